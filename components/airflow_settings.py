@@ -1,0 +1,182 @@
+"""Render every Airflow container's ``AIRFLOW__*`` settings from the stack config. Pure: no Pulumi here.
+
+Values that are secrets are never rendered: ``ContainerSettings.secrets`` names the Secrets Manager entry
+(a key of ``SECRET_NAMES``) that ECS injects as the variable, so no secret ever sits in plain environment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from components.config import StackConfig, Team
+
+Role = Literal["api-server", "scheduler", "dag-processor", "triggerer", "worker", "db-migrate"]
+CORE_ROLES: tuple[Role, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+AIRFLOW_HOME = "/opt/airflow"
+DAGS_ROOT = f"{AIRFLOW_HOME}/dags"
+API_PORT = 8080
+WORKER_LOG_PORT = 8793
+TRIGGERER_LOG_PORT = 8794
+HEALTH_PATH = "/api/v2/monitor/health"
+ADMIN_USER = "admin"
+CELERY_CONFIG_MODULE = "airstack_celery_config.CELERY_CONFIG"
+"""Shipped in the core image: merges ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` into Celery's SQS options."""
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
+TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
+QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
+LOG_FILENAME_TEMPLATE = (
+    "{{ ti.queue }}/dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
+    "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}attempt={{ try_number|default(ti.try_number) }}.log"
+)
+"""Task logs are filed under their queue so that each team's workers may write only their own prefix."""
+TASK_LOG_PREFIX = "task-logs"
+
+SECRET_NAMES = (
+    "sql-alchemy-conn",
+    "celery-result-backend",
+    "fernet-key",
+    "jwt-secret",
+    "api-secret-key",
+    "admin-password",
+)
+
+_SECRETS_BY_ROLE: dict[Role, dict[str, str]] = {
+    "api-server": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+        "AIRFLOW__API__SECRET_KEY": "api-secret-key",
+    },
+    "scheduler": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+    },
+    "dag-processor": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+    },
+    "triggerer": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+    },
+    # Airflow 3 workers run tasks through the Execution API and never see the metadata database.
+    "worker": {
+        "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+    },
+    "db-migrate": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
+        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
+        "_AIRFLOW_WWW_USER_PASSWORD": "admin-password",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Plain values of the resources the settings point at (resolved outputs, or stand-ins locally)."""
+
+    logs_bucket: str
+    queue_urls: dict[str, str]
+    """Celery queue name -> SQS queue URL."""
+    execution_api_url: str
+    secrets_prefix: str
+    """Secrets Manager name prefix for Airflow connections and variables (``airstack/<stack>``)."""
+    sqs_endpoint_url: str | None = None
+    """Only for local stand-ins (moto); AWS itself needs none."""
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    environment: dict[str, str]
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Environment variable -> name of the secret (one of ``SECRET_NAMES``) it is read from."""
+
+
+def dag_bundles(teams: tuple[Team, ...] | list[Team]) -> list[dict[str, object]]:
+    return [
+        {"name": t.name, "classpath": LOCAL_BUNDLE, "kwargs": {"path": f"{DAGS_ROOT}/{t.directory}"}} for t in teams
+    ]
+
+
+def _bool(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | None = None) -> ContainerSettings:
+    """The settings of one container. ``team`` is required for, and only for, the ``worker`` role."""
+    if (role == "worker") != (team is not None):
+        raise ValueError("a worker needs its team, and only a worker has one")
+    teams = (team,) if team is not None else config.teams
+    queues = {t.queue_name: endpoints.queue_urls[t.queue_name] for t in teams}
+    visibility = config.visibility_timeout(team) if team else config.max_visibility_timeout
+    task_timeout = team.longest_task_seconds if team else config.max_task_seconds
+    env: dict[str, str] = {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": endpoints.execution_api_url,
+        TASK_TIMEOUT_ENV: str(task_timeout),
+        # Fargate task hostnames do not resolve from other tasks; advertise the task's IP instead.
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "airflow.utils.net.get_host_ip_address",
+        "AIRFLOW__CELERY__BROKER_URL": "sqs://",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG_MODULE,
+        "AIRFLOW__CELERY__WORKER_ENABLE_REMOTE_CONTROL": "False",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__REGION": config.aws_region,
+        VISIBILITY_ENV: str(visibility),
+        QUEUES_ENV: json.dumps(queues, sort_keys=True),
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.teams[0].queue_name,
+        "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",
+        "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": f"s3://{endpoints.logs_bucket}/{TASK_LOG_PREFIX}",
+        "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": "aws_default",
+        "AIRFLOW__LOGGING__LOG_FILENAME_TEMPLATE": LOG_FILENAME_TEMPLATE,
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({"conn_type": "aws", "extra": {"region_name": config.aws_region}}),
+        "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
+            {
+                "connections_prefix": f"{endpoints.secrets_prefix}/connections",
+                "variables_prefix": f"{endpoints.secrets_prefix}/variables",
+            }
+        ),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(teams)),
+        "AIRSTACK_TEAM_QUEUES": json.dumps({t.name: t.queue_name for t in config.teams}, sort_keys=True),
+        "AIRSTACK_ENVIRONMENT": config.environment,
+    }
+    if endpoints.sqs_endpoint_url:
+        env["AIRSTACK_SQS_ENDPOINT_URL"] = endpoints.sqs_endpoint_url
+    if role == "api-server":
+        env["AIRFLOW__API__PORT"] = str(API_PORT)
+        env["AIRFLOW__API__EXPOSE_CONFIG"] = "False"
+        if config.ingress.domain:
+            env["AIRFLOW__API__BASE_URL"] = f"https://{config.ingress.domain}/"
+    if role == "worker" and team is not None:
+        env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(team.concurrency)
+        env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(WORKER_LOG_PORT)
+        # Keep dumb-init from signalling the whole process group, so Celery shuts down warm.
+        env["DUMB_INIT_SETSID"] = "0"
+    if role == "triggerer":
+        env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(TRIGGERER_LOG_PORT)
+    if role == "db-migrate":
+        env["_AIRFLOW_DB_MIGRATE"] = "true"
+        env["_AIRFLOW_WWW_USER_CREATE"] = "true"
+        env["_AIRFLOW_WWW_USER_USERNAME"] = ADMIN_USER
+    return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
+
+
+def command(role: Role, team: Team | None = None) -> list[str]:
+    """The container command for a role (the official image's entrypoint runs ``airflow <command>``)."""
+    if role == "worker":
+        if team is None:
+            raise ValueError("a worker needs its team")
+        return ["celery", "worker", "--queues", team.queue_name, "--concurrency", str(team.concurrency)]
+    if role == "db-migrate":
+        return ["version"]  # the entrypoint migrates and creates the admin user first (_AIRFLOW_DB_MIGRATE)
+    return [role]
