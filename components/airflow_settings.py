@@ -171,6 +171,12 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
     return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
 
 
+def secret_names(role: Role) -> set[str]:
+    """The secrets a role's containers read (the scheduler's task also runs the migration)."""
+    roles: list[Role] = [role, "db-migrate"] if role == "scheduler" else [role]
+    return {name for r in roles for name in _SECRETS_BY_ROLE[r].values()}
+
+
 def command(role: Role, team: Team | None = None) -> list[str]:
     """The container command for a role (the official image's entrypoint runs ``airflow <command>``)."""
     if role == "worker":

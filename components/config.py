@@ -275,6 +275,21 @@ class Logs(_Model):
         return value
 
 
+class Buckets(_Model):
+    versioning: bool | None = None
+    """Versioned buckets; unset means on everywhere but dev."""
+    logs_expiration_days: int = Field(90, ge=1, le=3650)
+    noncurrent_version_days: int = Field(30, ge=1, le=3650)
+
+    @field_validator("versioning")
+    @classmethod
+    def _versioned_in_protected_envs(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        env = _environment(info)
+        if value is False and env in PROTECTED_ENVIRONMENTS:
+            raise ValueError(f"{env} buckets keep versions so that a bad write or delete can be undone")
+        return value
+
+
 class Alerting(_Model):
     emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
     webhook_url: Annotated[str, Field(pattern=r"^https://")] | None = None
@@ -367,6 +382,7 @@ class StackConfig(_Model):
     components: Components
     teams: tuple[Team, ...] = Field(min_length=1)
     logs: Logs = Logs()
+    buckets: Buckets = Buckets()
     alerting: Alerting = Alerting()
     ingress: Ingress
     schedule: Schedule = Schedule()
@@ -397,6 +413,10 @@ class StackConfig(_Model):
     @property
     def name_prefix(self) -> str:
         return f"airstack-{self.stack}"
+
+    @property
+    def bucket_versioning(self) -> bool:
+        return self.buckets.versioning if self.buckets.versioning is not None else self.environment != "dev"
 
     def visibility_timeout(self, team: Team) -> int:
         return visibility_timeout_seconds(team.longest_task_seconds, self.broker.visibility_margin_percent)

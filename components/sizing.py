@@ -77,3 +77,10 @@ def visibility_timeout_seconds(longest_task_seconds: int, margin_percent: int) -
 def longest_task_that_fits(margin_percent: int) -> int:
     """The longest task (seconds) whose visibility timeout still fits under SQS's 12 h limit."""
     return math.floor(SQS_MAX_VISIBILITY_SECONDS * 100 / (100 + margin_percent))
+
+
+def subnet_masks(vpc_prefix: int, az_count: int) -> dict[str, int]:
+    """CIDR masks per subnet tier: private gets half of each AZ's block, public and isolated an eighth each."""
+    az_bits = math.ceil(math.log2(az_count))
+    az_prefix = vpc_prefix + az_bits
+    return {"private": az_prefix + 1, "public": az_prefix + 3, "isolated": az_prefix + 3}

@@ -1,0 +1,175 @@
+"""Pulumi mocks that answer like AWS would: realistic ids, ARNs, URLs and endpoints, deterministic per name."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "111122223333"
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def _hex(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:length]
+
+
+def unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """Strip Pulumi's secret envelopes (as the policy analyzer does); report whether there was one."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            inner, _ = unwrap_secrets(value.get("value"))
+            return inner, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], hit = unwrap_secrets(v)
+            found |= hit
+        return out, found
+    if isinstance(value, list):
+        pairs = [unwrap_secrets(v) for v in value]
+        return [v for v, _ in pairs], any(hit for _, hit in pairs)
+    return value, False
+
+
+_VPC_RESOURCE_LISTS = (
+    "subnets", "routeTables", "routeTableAssociations", "routes", "natGateways", "eips", "vpcEndpoints",
+)  # fmt: skip
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    # ---------------------------------------------------------------------------------------- resources
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs, _ = unwrap_secrets(dict(args.inputs))
+        if args.typ == "awsx:ec2:Vpc":
+            return f"{args.name}", self._vpc(args.name, inputs)
+        if not args.custom:
+            return None, {}
+        outputs = dict(inputs)
+        resource_id = self._fill(args.typ, args.name, outputs)
+        return resource_id, outputs
+
+    def _arn(self, service: str, resource: str, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
+
+    def _vpc(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        azs = int(inputs.get("numberOfAvailabilityZones") or 3)
+        kinds = {str(spec.get("type", "")).lower() for spec in inputs.get("subnetSpecs") or []} or {"public", "private"}
+        # Only the component's outputs: several share a name with an input of another shape (natGateways).
+        outputs: dict[str, Any] = {name_: [] for name_ in _VPC_RESOURCE_LISTS}
+        outputs["vpcId"] = f"vpc-{_hex(name)}"
+        for kind in ("public", "private", "isolated"):
+            outputs[f"{kind}SubnetIds"] = [f"subnet-{_hex(name, kind, str(i))}" for i in range(azs)] if kind in kinds else []
+        return outputs
+
+    def _fill(self, typ: str, name: str, out: dict[str, Any]) -> str:  # noqa: PLR0911, PLR0912
+        """Add the outputs the provider would compute; return the resource id."""
+        auto = f"{name}-{_hex(typ, name, length=7)}"
+        service = typ.split(":")[1].split("/")[0]
+        if typ == "aws:sqs/queue:Queue":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("sqs", out["name"])
+            out["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{out['name']}"
+            return out["url"]
+        if typ == "aws:s3/bucket:Bucket":
+            out.setdefault("bucket", f"{out.get('bucketPrefix', name + '-')}{_hex(name, length=12)}")
+            out["arn"] = f"arn:aws:s3:::{out['bucket']}"
+            out["bucketRegionalDomainName"] = f"{out['bucket']}.s3.{self.region}.amazonaws.com"
+            return out["bucket"]
+        if typ == "aws:rds/instance:Instance":
+            out.setdefault("identifier", auto)
+            out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{self.region}.rds.amazonaws.com"
+            out["port"] = 5432
+            out["endpoint"] = f"{out['address']}:5432"
+            out["arn"] = self._arn("rds", f"db:{out['identifier']}")
+            return f"db-{_hex(name, length=26).upper()}"
+        if typ == "aws:efs/fileSystem:FileSystem":
+            fs = f"fs-{_hex(name)}"
+            out["arn"] = self._arn("elasticfilesystem", f"file-system/{fs}")
+            return fs
+        if typ == "aws:efs/accessPoint:AccessPoint":
+            ap = f"fsap-{_hex(name)}"
+            out["arn"] = self._arn("elasticfilesystem", f"access-point/{ap}")
+            return ap
+        if typ == "aws:ec2/securityGroup:SecurityGroup":
+            sg = f"sg-{_hex(name)}"
+            out["arn"] = self._arn("ec2", f"security-group/{sg}")
+            out.setdefault("name", auto)
+            return sg
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            lb_name = out.setdefault("name", auto[:32])
+            out["arn"] = self._arn("elasticloadbalancing", f"loadbalancer/app/{lb_name}/{_hex(name, length=16)}")
+            prefix = "internal-" if out.get("internal") else ""
+            out["dnsName"] = f"{prefix}{lb_name}-{int(_hex(name, length=8), 16)}.{self.region}.elb.amazonaws.com"
+            out["zoneId"] = "Z32O12XQLNTSW2"
+            return out["arn"]
+        if typ in ("aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
+            kind = "targetgroup" if "targetGroup" in typ else "listener/app"
+            out.setdefault("name", auto[:32])
+            out["arn"] = self._arn("elasticloadbalancing", f"{kind}/{out['name']}/{_hex(name, length=16)}")
+            return out["arn"]
+        if typ == "aws:iam/role:Role":
+            out.setdefault("name", auto)
+            out["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{out['name']}"
+            return out["name"]
+        if typ == "aws:secretsmanager/secret:Secret":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("secretsmanager", f"secret:{out['name']}-{_hex(name, length=6)}")
+            return out["arn"]
+        if typ == "aws:ecs/cluster:Cluster":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("ecs", f"cluster/{out['name']}")
+            return out["arn"]
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            out["revision"] = 1
+            out["arn"] = self._arn("ecs", f"task-definition/{out.get('family', auto)}:1")
+            return out.get("family", auto)
+        if typ == "aws:ecs/service:Service":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("ecs", f"service/{out['name']}")
+            return out["arn"]
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("logs", f"log-group:{out['name']}")
+            return out["name"]
+        if typ == "random:index/randomPassword:RandomPassword":
+            length = int(out.get("length", 16))
+            out["result"] = (_hex("password", name, length=64) * 2)[:length]
+            out["bcryptHash"] = "$2a$10$" + _hex("bcrypt", name, length=53)
+            return "none"
+        if typ == "random:index/randomBytes:RandomBytes":
+            raw = hashlib.sha256(name.encode()).digest()[: int(out.get("length", 32))]
+            out["base64"] = base64.b64encode(raw).decode()
+            out["hex"] = raw.hex()
+            return "none"
+        if typ == "aws:sns/topic:Topic":
+            out.setdefault("name", auto)
+            out["arn"] = self._arn("sns", out["name"])
+            return out["arn"]
+        out.setdefault("arn", self._arn(service, f"{typ.split(':')[-1].lower()}/{auto}"))
+        if "name" in out or typ.endswith(("Namespace", "Topic")):
+            out.setdefault("name", auto)
+        return f"{service}-{_hex(typ, name)}"
+
+    # -------------------------------------------------------------------------------------------- calls
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/airstack-offline",
+                "userId": "AIDAOFFLINE",
+                "id": ACCOUNT_ID,
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{s}" for s in "abc"]
+            return {"names": names, "zoneIds": names, "id": self.region}, []
+        return {}, []

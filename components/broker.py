@@ -1,0 +1,85 @@
+"""Broker tier: one encrypted SQS queue per team queue, each with a dead-letter queue.
+
+The queue's visibility timeout is the one the config derives from the team's longest task; its tags record
+the longest task and the margin so that the policy pack can check the queue without the stack config.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import child, with_tags
+
+MAX_RECEIVE_COUNT = 3
+"""A message received this often without being deleted is a task that keeps killing its worker."""
+ROLE_TAG = "airstack:role"
+LONGEST_TASK_TAG = "airstack:longest-task-seconds"
+MARGIN_TAG = "airstack:visibility-margin-percent"
+QUEUE_TAG = "airstack:celery-queue"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    queue: str
+    team: str
+    longest_task_seconds: int
+    visibility_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class BrokerArgs:
+    stack: str
+    queues: tuple[QueueSpec, ...]
+    margin_percent: int
+    tags: Mapping[str, str]
+
+
+class Broker(pulumi.ComponentResource):
+    queues: dict[str, aws.sqs.Queue]
+    dead_letter_queues: dict[str, aws.sqs.Queue]
+
+    def __init__(self, name: str, args: BrokerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:broker:Broker", name, None, opts)
+        self.queues = {}
+        self.dead_letter_queues = {}
+        for spec in args.queues:
+            physical = f"airstack-{args.stack}-{spec.queue}"
+            dlq = aws.sqs.Queue(
+                f"{name}-{spec.queue}-dlq",
+                name=f"{physical}-dlq",
+                message_retention_seconds=14 * 24 * 3600,
+                sqs_managed_sse_enabled=True,
+                tags=with_tags(args.tags, **{ROLE_TAG: "celery-dead-letter", QUEUE_TAG: spec.queue}),
+                opts=child(self),
+            )
+            self.dead_letter_queues[spec.queue] = dlq
+            self.queues[spec.queue] = aws.sqs.Queue(
+                f"{name}-{spec.queue}",
+                name=physical,
+                visibility_timeout_seconds=spec.visibility_timeout_seconds,
+                message_retention_seconds=4 * 24 * 3600,
+                receive_wait_time_seconds=20,
+                sqs_managed_sse_enabled=True,
+                redrive_policy=dlq.arn.apply(
+                    lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
+                ),
+                tags=with_tags(
+                    args.tags,
+                    **{
+                        ROLE_TAG: "celery-broker",
+                        QUEUE_TAG: spec.queue,
+                        "airstack:team": spec.team,
+                        LONGEST_TASK_TAG: str(spec.longest_task_seconds),
+                        MARGIN_TAG: str(args.margin_percent),
+                    },
+                ),
+                opts=child(self),
+            )
+        self.register_outputs(
+            {"queueUrls": {queue: q.url for queue, q in self.queues.items()}}
+        )

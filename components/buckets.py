@@ -1,0 +1,165 @@
+"""Buckets tier: the logs and data buckets, private, encrypted, TLS-only, versioned where the stack says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import child, statement, with_tags
+
+Access = Literal["read", "write", "readwrite"]
+_ACTIONS: dict[Access, tuple[str, ...]] = {
+    "read": ("s3:GetObject",),
+    # Airflow's S3 log handler reads a log before appending to it, so writing includes reading.
+    "write": ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+    "readwrite": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
+}
+
+
+def prefix_statements(bucket_arn: str, prefix: str, access: Access) -> list[dict[str, Any]]:
+    """IAM statements for exactly the keys under ``prefix`` of one bucket, and nothing else."""
+    pattern = f"{prefix}*"
+    return [
+        statement(_ACTIONS[access], [f"{bucket_arn}/{pattern}"]),
+        statement(["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [pattern]}}),
+    ]
+
+
+@dataclass(frozen=True)
+class PrivateBucket:
+    """A bucket and the grants a task role may get on it."""
+
+    resource: aws.s3.Bucket
+
+    @property
+    def name(self) -> pulumi.Output[str]:
+        return self.resource.bucket
+
+    def grant(self, prefix: str, access: Access) -> pulumi.Output[list[dict[str, Any]]]:
+        """IAM statements for exactly ``prefix`` (``""`` or ``"task-logs/"``) and nothing else."""
+        return self.resource.arn.apply(lambda arn: prefix_statements(arn, prefix, access))
+
+
+@dataclass(frozen=True)
+class BucketsArgs:
+    stack: str
+    versioning: bool
+    logs_expiration_days: int
+    noncurrent_version_days: int
+    protect: bool
+    tags: Mapping[str, str]
+
+
+class Buckets(pulumi.ComponentResource):
+    logs: PrivateBucket
+    data: PrivateBucket
+
+    def __init__(self, name: str, args: BucketsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:buckets:Buckets", name, None, opts)
+        self.logs = self._bucket(f"{name}-logs", "logs", args, expiration_days=args.logs_expiration_days)
+        self.data = self._bucket(f"{name}-data", "data", args, expiration_days=None)
+        self.register_outputs({"logsBucket": self.logs.name, "dataBucket": self.data.name})
+
+    def _bucket(self, name: str, purpose: str, args: BucketsArgs, expiration_days: int | None) -> PrivateBucket:
+        bucket = aws.s3.Bucket(
+            name,
+            bucket_prefix=f"airstack-{args.stack}-{purpose}-",
+            force_destroy=not args.protect,
+            tags=with_tags(args.tags, **{"airstack:bucket": purpose}),
+            opts=child(self, protect=args.protect),
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child(self),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child(self),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child(self),
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled" if args.versioning else "Suspended"
+            ),
+            opts=child(self),
+        )
+        rules = [
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="abort-incomplete-uploads",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=7
+                ),
+            )
+        ]
+        if expiration_days is not None:
+            rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiration_days),
+                )
+            )
+        if args.versioning:
+            rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_version_days
+                    ),
+                )
+            )
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child(self))
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child(self),
+        )
+        return PrivateBucket(bucket)

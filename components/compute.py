@@ -1,0 +1,442 @@
+"""Compute tier: the ECS cluster and one Fargate service per Airflow role, plus one worker service per team.
+
+The api-server is reachable from the ALB and, for the Execution API, from the other tasks through ECS
+Service Connect (``http://api-server:8080/execution/``): no internal load balancer to pay for or to secure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.airflow_settings import API_PORT, CORE_ROLES, Endpoints, Role, secret_names
+from components.buckets import PrivateBucket
+from components.common import assume_role_policy, child, policy_document, statement, with_tags
+from components.config import ServiceSize, StackConfig, Team, WorkerSize
+from components.task_definitions import (
+    GrantTargets,
+    container_definition,
+    mounts_dags,
+    task_containers,
+    task_role_statements,
+)
+
+API_DISCOVERY_NAME = "api-server"
+EXECUTION_API_URL = f"http://{API_DISCOVERY_NAME}:{API_PORT}/execution/"
+SECURITY_GROUP_OF: dict[Role, str] = {
+    "api-server": "api-server",
+    "scheduler": "core",
+    "dag-processor": "core",
+    "triggerer": "core",
+    "worker": "workers",
+}
+EXECUTION_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+IDLE_MINUTES_BEFORE_SCALE_IN = 15
+
+
+@dataclass(frozen=True)
+class ComputeArgs:
+    config: StackConfig
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_ids: Mapping[str, pulumi.Input[str]]
+    target_group_arn: pulumi.Input[str]
+    listener: pulumi.Resource
+    logs_bucket: PrivateBucket
+    data_bucket: PrivateBucket
+    queues: Mapping[str, aws.sqs.Queue]
+    file_system_id: pulumi.Input[str]
+    file_system_arn: pulumi.Input[str]
+    access_points: Mapping[str, aws.efs.AccessPoint]
+    secret_arns: Mapping[str, pulumi.Output[str]]
+    secrets_prefix: str
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _ServiceSpec:
+    service: str
+    role: Role
+    size: ServiceSize | WorkerSize
+    team: Team | None = None
+
+
+class Compute(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    services: dict[str, aws.ecs.Service]
+
+    def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:compute:Compute", name, None, opts)
+        self._name = name
+        self._args = args
+        config = args.config
+        self._namespace = aws.servicediscovery.HttpNamespace(
+            f"{name}-namespace",
+            name=f"airstack-{config.stack}.internal",
+            description="Service Connect namespace for the Execution API",
+            tags=args.tags,
+            opts=child(self),
+        )
+        self._cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            name=f"airstack-{config.stack}",
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(namespace=self._namespace.arn),
+            tags=args.tags,
+            opts=child(self),
+        )
+        self._capacity = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity",
+            cluster_name=self._cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
+            ],
+            opts=child(self),
+        )
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        self._grants = pulumi.Output.all(
+            logs=args.logs_bucket.resource.arn,
+            data=args.data_bucket.resource.arn,
+            fs=args.file_system_arn,
+            account=account,
+            queues=pulumi.Output.all(**{q: queue.arn for q, queue in args.queues.items()}),
+            aps=pulumi.Output.all(**{t: ap.arn for t, ap in args.access_points.items()}),
+        ).apply(
+            lambda v: GrantTargets(
+                logs_bucket_arn=v["logs"],
+                data_bucket_arn=v["data"],
+                queue_arns=v["queues"],
+                file_system_arn=v["fs"],
+                access_point_arns=v["aps"],
+                secrets_arn_prefix=(
+                    f"arn:aws:secretsmanager:{config.aws_region}:{v['account']}:secret:{args.secrets_prefix}"
+                ),
+            )
+        )
+        self._endpoints = pulumi.Output.all(
+            bucket=args.logs_bucket.name,
+            queues=pulumi.Output.all(**{q: queue.url for q, queue in args.queues.items()}),
+        ).apply(
+            lambda v: Endpoints(
+                logs_bucket=v["bucket"],
+                queue_urls=v["queues"],
+                execution_api_url=EXECUTION_API_URL,
+                secrets_prefix=args.secrets_prefix,
+            )
+        )
+        self._secret_arns = pulumi.Output.all(**args.secret_arns)
+
+        components = config.components
+        specs = [
+            _ServiceSpec("api-server", "api-server", components.api_server),
+            _ServiceSpec("scheduler", "scheduler", components.scheduler),
+            _ServiceSpec("dag-processor", "dag-processor", components.dag_processor),
+            _ServiceSpec("triggerer", "triggerer", components.triggerer),
+        ]
+        specs += [_ServiceSpec(f"worker-{t.name}", "worker", config.worker_size(t), t) for t in config.teams]
+        self.services = {spec.service: self._service(spec) for spec in specs}
+        self.cluster_name = self._cluster.name
+        self.register_outputs({"clusterName": self.cluster_name})
+
+    # ------------------------------------------------------------------------------------------ services
+
+    def _container_definitions(self, spec: _ServiceSpec, log_group: str) -> pulumi.Output[str]:
+        config = self._args.config
+
+        def build(values: list[object]) -> str:
+            endpoints, secret_arns = values
+            assert isinstance(endpoints, Endpoints) and isinstance(secret_arns, dict)
+            containers = task_containers(config, spec.role, endpoints, log_group, spec.team)
+            return json.dumps([container_definition(c, secret_arns) for c in containers])
+
+        return pulumi.Output.all(self._endpoints, self._secret_arns).apply(build)
+
+    def _service(self, spec: _ServiceSpec) -> aws.ecs.Service:
+        args, config, name = self._args, self._args.config, f"{self._name}-{spec.service}"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/airstack/{config.stack}/{spec.service}",
+            retention_in_days=config.logs.retention_days,
+            tags=args.tags,
+            opts=child(self),
+        )
+        execution_role = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            description=f"airstack {config.stack} {spec.service}: pull the image, write logs, read its secrets",
+            tags=args.tags,
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution-managed",
+            role=execution_role.name,
+            policy_arn=EXECUTION_ROLE_POLICY,
+            opts=child(self),
+        )
+        needed = secret_names(spec.role)
+        aws.iam.RolePolicy(
+            f"{name}-execution-secrets",
+            role=execution_role.id,
+            policy=pulumi.Output.all(*[args.secret_arns[s] for s in sorted(needed)]).apply(
+                lambda arns: policy_document([statement(["secretsmanager:GetSecretValue"], list(arns))])
+            ),
+            opts=child(self),
+        )
+        task_role = aws.iam.Role(
+            f"{name}-task",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            description=f"airstack {config.stack} {spec.service}: what Airflow itself may do",
+            tags=args.tags,
+            opts=child(self),
+        )
+        team, queue = (spec.team.name, spec.team.queue_name) if spec.team else (None, None)
+        aws.iam.RolePolicy(
+            f"{name}-task-policy",
+            role=task_role.id,
+            policy=self._grants.apply(lambda g: policy_document(task_role_statements(spec.role, g, team, queue))),
+            opts=child(self),
+        )
+        teams = (spec.team,) if spec.team else config.teams
+        volumes = (
+            [
+                aws.ecs.TaskDefinitionVolumeArgs(
+                    name=f"dags-{t.name}",
+                    efs_volume_configuration=aws.ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs(
+                        file_system_id=args.file_system_id,
+                        transit_encryption="ENABLED",
+                        authorization_config=aws.ecs.TaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfigArgs(
+                            access_point_id=args.access_points[t.name].id, iam="ENABLED"
+                        ),
+                    ),
+                )
+                for t in teams
+            ]
+            if mounts_dags(spec.role)
+            else None
+        )
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task-definition",
+            family=f"airstack-{config.stack}-{spec.service}",
+            cpu=str(spec.size.cpu),
+            memory=str(spec.size.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                cpu_architecture=spec.size.architecture, operating_system_family="LINUX"
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=self._container_definitions(spec, f"/airstack/{config.stack}/{spec.service}"),
+            volumes=volumes,
+            tags=with_tags(args.tags, **({"airstack:team": spec.team.name} if spec.team else {})),
+            opts=child(self, depends_on=[log_group]),
+        )
+        service = aws.ecs.Service(
+            name,
+            name=spec.service,
+            cluster=self._cluster.arn,
+            task_definition=task_definition.arn,
+            desired_count=self._desired_count(spec),
+            capacity_provider_strategies=[
+                aws.ecs.ServiceCapacityProviderStrategyArgs(
+                    capacity_provider="FARGATE_SPOT" if isinstance(spec.size, WorkerSize) and spec.size.spot else "FARGATE",
+                    weight=1,
+                )
+            ],
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.subnet_ids,
+                security_groups=[args.security_group_ids[SECURITY_GROUP_OF[spec.role]]],
+                assign_public_ip=False,
+            ),
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100 if spec.role == "api-server" else 0 if spec.role == "worker" else 50,
+            deployment_maximum_percent=200,
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=args.target_group_arn, container_name="api-server", container_port=API_PORT
+                )
+            ]
+            if spec.role == "api-server"
+            else None,
+            health_check_grace_period_seconds=180 if spec.role == "api-server" else None,
+            service_connect_configuration=self._service_connect(spec),
+            enable_execute_command=False,
+            propagate_tags="SERVICE",
+            wait_for_steady_state=False,
+            tags=with_tags(args.tags, **({"airstack:team": spec.team.name} if spec.team else {})),
+            opts=child(
+                self,
+                depends_on=[self._capacity, args.listener],
+                ignore_changes=["desiredCount"] if spec.role == "worker" else None,
+            ),
+        )
+        self._scaling(spec, name, service)
+        return service
+
+    def _desired_count(self, spec: _ServiceSpec) -> int:
+        if not self._args.config.services_running:
+            return 0
+        if spec.team is not None:
+            return spec.team.workers.min
+        assert isinstance(spec.size, ServiceSize)
+        return spec.size.count
+
+    def _service_connect(self, spec: _ServiceSpec) -> aws.ecs.ServiceServiceConnectConfigurationArgs:
+        if spec.role != "api-server":
+            return aws.ecs.ServiceServiceConnectConfigurationArgs(enabled=True, namespace=self._namespace.arn)
+        return aws.ecs.ServiceServiceConnectConfigurationArgs(
+            enabled=True,
+            namespace=self._namespace.arn,
+            services=[
+                aws.ecs.ServiceServiceConnectConfigurationServiceArgs(
+                    port_name="api",
+                    discovery_name=API_DISCOVERY_NAME,
+                    client_alias=[
+                        aws.ecs.ServiceServiceConnectConfigurationServiceClientAliasArgs(
+                            port=API_PORT, dns_name=API_DISCOVERY_NAME
+                        )
+                    ],
+                )
+            ],
+        )
+
+    # ------------------------------------------------------------------------------------------- scaling
+
+    def _scaling(self, spec: _ServiceSpec, name: str, service: aws.ecs.Service) -> None:
+        config = self._args.config
+        if spec.team is None and not config.schedule.hibernate:
+            return
+        low = self._desired_count(spec)
+        high = spec.team.workers.max if spec.team else low
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self._cluster.name, "/", service.name),
+            min_capacity=low,
+            max_capacity=high if config.services_running else 0,
+            opts=child(self),
+        )
+        if config.schedule.hibernate:
+            self._hibernation(name, target, low, high)
+        if spec.team is not None and config.services_running:
+            self._queue_scaling(spec.team, name, target)
+
+    def _hibernation(self, name: str, target: aws.appautoscaling.Target, low: int, high: int) -> None:
+        schedule = self._args.config.schedule
+        days = "MON-FRI" if schedule.weekdays_only else "*"
+        for action, clock, minimum, maximum in (
+            ("stop", schedule.stop_at, 0, 0),
+            ("start", schedule.start_at, low, high),
+        ):
+            hour, minute = (int(x) for x in clock.split(":"))
+            aws.appautoscaling.ScheduledAction(
+                f"{name}-{action}",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                schedule=f"cron({minute} {hour} ? * {days} *)",
+                timezone=schedule.timezone,
+                scalable_target_action=aws.appautoscaling.ScheduledActionScalableTargetActionArgs(
+                    min_capacity=minimum, max_capacity=maximum
+                ),
+                opts=child(self),
+            )
+
+    def _queue_scaling(self, team: Team, name: str, target: aws.appautoscaling.Target) -> None:
+        """Scale out while tasks wait; scale in to the minimum only when the queue is empty and idle.
+
+        Fargate stops a task within 120 s, so scaling in while tasks run would kill them; a team's workers
+        shrink only after its queue has had nothing visible or in flight for a while.
+        """
+        queue = self._args.queues[team.queue_name]
+        scale_out = aws.appautoscaling.Policy(
+            f"{name}-scale-out",
+            policy_type="StepScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
+                adjustment_type="ChangeInCapacity",
+                cooldown=120,
+                metric_aggregation_type="Maximum",
+                step_adjustments=[
+                    aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                        metric_interval_lower_bound="0", scaling_adjustment=1
+                    )
+                ],
+            ),
+            opts=child(self),
+        )
+        scale_in = aws.appautoscaling.Policy(
+            f"{name}-scale-in",
+            policy_type="StepScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
+                adjustment_type="ExactCapacity",
+                cooldown=300,
+                metric_aggregation_type="Maximum",
+                step_adjustments=[
+                    aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                        metric_interval_upper_bound="0", scaling_adjustment=team.workers.min
+                    )
+                ],
+            ),
+            opts=child(self),
+        )
+        tags = self._args.tags
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-tasks-waiting",
+            alarm_description=f"tasks wait in the {team.queue_name} queue: add a worker",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue.name},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            alarm_actions=[scale_out.arn],
+            tags=tags,
+            opts=child(self),
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-queue-idle",
+            alarm_description=f"the {team.queue_name} queue is empty and nothing runs: back to the minimum",
+            evaluation_periods=IDLE_MINUTES_BEFORE_SCALE_IN,
+            threshold=0,
+            comparison_operator="LessThanOrEqualToThreshold",
+            metric_queries=[
+                _sqs_metric("visible", "ApproximateNumberOfMessagesVisible", queue.name),
+                _sqs_metric("running", "ApproximateNumberOfMessagesNotVisible", queue.name),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="busy", expression="visible + running", label="messages waiting or running", return_data=True
+                ),
+            ],
+            alarm_actions=[scale_in.arn],
+            tags=tags,
+            opts=child(self),
+        )
+
+
+def _sqs_metric(query_id: str, metric: str, queue_name: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace="AWS/SQS",
+            metric_name=metric,
+            dimensions={"QueueName": queue_name},
+            period=60,
+            stat="Maximum",
+        ),
+        return_data=False,
+    )
+
+
+__all__: Sequence[str] = ("Compute", "ComputeArgs", "CORE_ROLES", "EXECUTION_API_URL")

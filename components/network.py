@@ -1,0 +1,193 @@
+"""Network tier: the VPC (awsx), VPC endpoints and one security group per role with only the needed flows."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_awsx as awsx
+
+from components.airflow_settings import API_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT
+from components.common import child, with_tags
+from components.sizing import subnet_masks
+
+SECURITY_GROUP_ROLES = ("alb", "api-server", "core", "workers", "database", "efs", "endpoints")
+"""``core`` holds the scheduler, dag-processor and triggerer."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    to: str
+    source: str
+    port: int
+    why: str
+
+
+FLOWS: tuple[Flow, ...] = (
+    Flow("api-server", "alb", API_PORT, "UI and REST API through the load balancer"),
+    Flow("api-server", "workers", API_PORT, "workers run tasks through the Execution API"),
+    Flow("api-server", "core", API_PORT, "triggerer and dag-processor use the Execution API"),
+    Flow("workers", "api-server", WORKER_LOG_PORT, "the UI reads live logs of running tasks"),
+    Flow("core", "api-server", TRIGGERER_LOG_PORT, "the UI reads live logs of deferred tasks"),
+    Flow("database", "api-server", 5432, "metadata database"),
+    Flow("database", "core", 5432, "metadata database"),
+    Flow("database", "workers", 5432, "Celery result backend"),
+    Flow("efs", "core", 2049, "the dag-processor reads DAG files"),
+    Flow("efs", "workers", 2049, "workers read their team's DAG files"),
+)
+"""Every ingress between tiers. A flow not listed here is not open."""
+
+EGRESS_ROLES = ("api-server", "core", "workers")
+"""Airflow itself calls AWS APIs and the data sources of tasks; stores and the ALB initiate nothing."""
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    stack: str
+    region: str
+    cidr: str
+    az_count: int
+    nat_strategy: str
+    interface_endpoints: tuple[str, ...]
+    ui_allowed_cidrs: tuple[str, ...]
+    tags: Mapping[str, str]
+
+
+_NAT = {
+    "none": awsx.ec2.NatGatewayStrategy.NONE,
+    "single": awsx.ec2.NatGatewayStrategy.SINGLE,
+    "onePerAz": awsx.ec2.NatGatewayStrategy.ONE_PER_AZ,
+}
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    isolated_subnet_ids: pulumi.Output[list[str]]
+    security_groups: dict[str, aws.ec2.SecurityGroup]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:network:Network", name, None, opts)
+        masks = subnet_masks(ipaddress.IPv4Network(args.cidr).prefixlen, args.az_count)
+        vpc = awsx.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            number_of_availability_zones=args.az_count,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(strategy=_NAT[args.nat_strategy]),
+            subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
+            subnet_specs=[
+                awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, cidr_mask=masks["private"]),
+                awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, cidr_mask=masks["public"]),
+                awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.ISOLATED, cidr_mask=masks["isolated"]),
+            ],
+            vpc_endpoint_strategy=awsx.ec2.VpcEndpointStrategy.AUTO,
+            # S3 through a gateway endpoint: free, and task logs and data never cross the NAT gateway.
+            vpc_endpoint_specs=[
+                awsx.ec2.VpcEndpointSpecArgs(
+                    service_name=f"com.amazonaws.{args.region}.s3", vpc_endpoint_type="Gateway"
+                )
+            ],
+            tags=with_tags(args.tags, Name=f"airstack-{args.stack}"),
+            opts=child(self),
+        )
+        self.vpc_id = vpc.vpc_id
+        self.public_subnet_ids = vpc.public_subnet_ids
+        self.private_subnet_ids = vpc.private_subnet_ids
+        self.isolated_subnet_ids = vpc.isolated_subnet_ids
+
+        self.security_groups = {
+            role: aws.ec2.SecurityGroup(
+                f"{name}-{role}",
+                vpc_id=vpc.vpc_id,
+                description=f"airstack {args.stack} {role}",
+                tags=with_tags(args.tags, Name=f"airstack-{args.stack}-{role}"),
+                opts=child(self),
+            )
+            for role in SECURITY_GROUP_ROLES
+        }
+        sg = self.security_groups
+        for flow in FLOWS:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{flow.to}-from-{flow.source}-{flow.port}",
+                security_group_id=sg[flow.to].id,
+                referenced_security_group_id=sg[flow.source].id,
+                ip_protocol="tcp",
+                from_port=flow.port,
+                to_port=flow.port,
+                description=flow.why,
+                tags=args.tags,
+                opts=child(self),
+            )
+        for index, cidr in enumerate(args.ui_allowed_cidrs):
+            for port, why in ((443, "HTTPS to the Airflow UI"), (80, "redirected to HTTPS")):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-from-cidr{index}-{port}",
+                    security_group_id=sg["alb"].id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=why,
+                    tags=args.tags,
+                    opts=child(self),
+                )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-from-vpc-443",
+            security_group_id=sg["endpoints"].id,
+            cidr_ipv4=args.cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="AWS APIs through interface endpoints",
+            tags=args.tags,
+            opts=child(self),
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-api-server",
+            security_group_id=sg["alb"].id,
+            referenced_security_group_id=sg["api-server"].id,
+            ip_protocol="tcp",
+            from_port=API_PORT,
+            to_port=API_PORT,
+            description="forward to the api-server",
+            tags=args.tags,
+            opts=child(self),
+        )
+        for role in EGRESS_ROLES:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{role}-egress",
+                security_group_id=sg[role].id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="-1",
+                description="AWS APIs, the other tiers and the data sources of tasks",
+                tags=args.tags,
+                opts=child(self),
+            )
+
+        for service in args.interface_endpoints:
+            aws.ec2.VpcEndpoint(
+                f"{name}-endpoint-{service.replace('.', '-')}",
+                vpc_id=vpc.vpc_id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=vpc.private_subnet_ids,
+                security_group_ids=[sg["endpoints"].id],
+                tags=with_tags(args.tags, Name=f"airstack-{args.stack}-{service}"),
+                opts=child(self),
+            )
+
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "privateSubnetIds": self.private_subnet_ids,
+                "publicSubnetIds": self.public_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+            }
+        )

@@ -1,0 +1,185 @@
+"""The whole Airflow platform of one stack: every tier, wired together from one ``StackConfig``."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.broker import Broker, BrokerArgs, QueueSpec
+from components.buckets import Buckets, BucketsArgs
+from components.compute import Compute, ComputeArgs
+from components.config import StackConfig
+from components.dag_storage import DagStorage, DagStorageArgs, TeamDirectory
+from components.ingress import Ingress, IngressArgs
+from components.metastore import Metastore, MetastoreArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.network import Network, NetworkArgs
+from components.secrets import Secrets, SecretsArgs
+
+
+def stack_tags(config: StackConfig) -> dict[str, str]:
+    """Tags on every taggable resource: the config's own, plus where it comes from."""
+    return {**config.tags, "Environment": config.environment, "Stack": config.stack, "ManagedBy": "airstack"}
+
+
+class AirflowPlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:platform:AirflowPlatform", name, None, opts)
+        tags = stack_tags(config)
+        here = pulumi.ResourceOptions(parent=self)
+        protect = config.protected
+
+        self.network = Network(
+            "network",
+            NetworkArgs(
+                stack=config.stack,
+                region=config.aws_region,
+                cidr=config.network.cidr,
+                az_count=config.network.az_count,
+                nat_strategy=config.network.nat_strategy,
+                interface_endpoints=config.network.interface_endpoints,
+                ui_allowed_cidrs=config.ingress.allowed_cidrs,
+                tags=tags,
+            ),
+            here,
+        )
+        sg = {role: group.id for role, group in self.network.security_groups.items()}
+        metastore = config.metastore
+        self.metastore = Metastore(
+            "metastore",
+            MetastoreArgs(
+                stack=config.stack,
+                subnet_ids=self.network.isolated_subnet_ids,
+                security_group_id=sg["database"],
+                instance_class=metastore.instance_class,
+                allocated_storage_gb=metastore.allocated_storage_gb,
+                max_allocated_storage_gb=metastore.max_allocated_storage_gb,
+                engine_version=metastore.engine_version,
+                multi_az=metastore.multi_az,
+                backup_retention_days=metastore.backup_retention_days,
+                deletion_protection=metastore.deletion_protection,
+                performance_insights=metastore.performance_insights,
+                protect=protect,
+                backup_replica_region=config.dr.replica_region if config.dr.role == "primary" else None,
+                tags=tags,
+            ),
+            here,
+        )
+        self.secrets = Secrets(
+            "secrets",
+            SecretsArgs(
+                stack=config.stack,
+                db_address=self.metastore.address,
+                db_port=self.metastore.port,
+                db_password=self.metastore.password,
+                protect=protect,
+                tags=tags,
+            ),
+            here,
+        )
+        self.broker = Broker(
+            "broker",
+            BrokerArgs(
+                stack=config.stack,
+                queues=tuple(
+                    QueueSpec(
+                        queue=t.queue_name,
+                        team=t.name,
+                        longest_task_seconds=t.longest_task_seconds,
+                        visibility_timeout_seconds=config.visibility_timeout(t),
+                    )
+                    for t in config.teams
+                ),
+                margin_percent=config.broker.visibility_margin_percent,
+                tags=tags,
+            ),
+            here,
+        )
+        self.dags = DagStorage(
+            "dags",
+            DagStorageArgs(
+                stack=config.stack,
+                subnet_ids=self.network.private_subnet_ids,
+                subnet_count=config.network.az_count,
+                security_group_id=sg["efs"],
+                teams=tuple(TeamDirectory(t.name, t.directory) for t in config.teams),
+                backups=config.environment != "dev",
+                protect=protect,
+                tags=tags,
+            ),
+            here,
+        )
+        self.buckets = Buckets(
+            "buckets",
+            BucketsArgs(
+                stack=config.stack,
+                versioning=config.bucket_versioning,
+                logs_expiration_days=config.buckets.logs_expiration_days,
+                noncurrent_version_days=config.buckets.noncurrent_version_days,
+                protect=protect,
+                tags=tags,
+            ),
+            here,
+        )
+        self.ingress = Ingress(
+            "ingress",
+            IngressArgs(
+                stack=config.stack,
+                vpc_id=self.network.vpc_id,
+                subnet_ids=self.network.public_subnet_ids
+                if config.ingress.internet_facing
+                else self.network.private_subnet_ids,
+                security_group_id=sg["alb"],
+                internet_facing=config.ingress.internet_facing,
+                certificate_arn=config.ingress.certificate_arn,
+                domain=config.ingress.domain,
+                protect=protect,
+                tags=tags,
+            ),
+            here,
+        )
+        self.compute = Compute(
+            "compute",
+            ComputeArgs(
+                config=config,
+                subnet_ids=self.network.private_subnet_ids,
+                security_group_ids=sg,
+                target_group_arn=self.ingress.target_group_arn,
+                listener=self.ingress.https_listener,
+                logs_bucket=self.buckets.logs,
+                data_bucket=self.buckets.data,
+                queues=self.broker.queues,
+                file_system_id=self.dags.file_system_id,
+                file_system_arn=self.dags.file_system_arn,
+                access_points=self.dags.access_points,
+                secret_arns=self.secrets.arns,
+                secrets_prefix=self.secrets.prefix,
+                tags=tags,
+            ),
+            here,
+        )
+        self.monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                stack=config.stack,
+                emails=config.alerting.emails,
+                webhook_url=pulumi.Output.secret(config.alerting.webhook_url) if config.alerting.webhook_url else None,
+                dead_letter_queue_names={q: dlq.name for q, dlq in self.broker.dead_letter_queues.items()},
+                db_instance_id=self.metastore.identifier,
+                tags=tags,
+            ),
+            here,
+        )
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "uiUrl": self.ingress.url,
+            "albDnsName": self.ingress.dns_name,
+            "clusterName": self.compute.cluster_name,
+            "queueUrls": {q: queue.url for q, queue in self.broker.queues.items()},
+            "logsBucket": self.buckets.logs.name,
+            "dataBucket": self.buckets.data.name,
+            "dagFileSystemId": self.dags.file_system_id,
+            "dagAccessPointIds": {team: ap.id for team, ap in self.dags.access_points.items()},
+            "metastoreEndpoint": self.metastore.address,
+            "alertTopicArn": self.monitoring.topic_arn,
+            "adminSecretArn": self.secrets.arns["admin-password"],
+        }
+        self.register_outputs(self.outputs)

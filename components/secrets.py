@@ -1,0 +1,84 @@
+"""Secrets tier: Airflow's keys and credentials, generated and kept in Secrets Manager.
+
+Containers get them as ECS ``secrets`` (``valueFrom`` the ARN); no value appears in config or environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.airflow_settings import SECRET_NAMES
+from components.common import child, with_tags
+from components.metastore import DB_NAME, DB_USER
+
+
+@dataclass(frozen=True)
+class SecretsArgs:
+    stack: str
+    db_address: pulumi.Input[str]
+    db_port: pulumi.Input[int]
+    db_password: pulumi.Input[str]
+    protect: bool
+    tags: Mapping[str, str]
+
+
+def secrets_prefix(stack: str) -> str:
+    """Where Airflow's secrets backend looks for connections and variables."""
+    return f"airstack/{stack}"
+
+
+def _urlsafe(value: str) -> str:
+    return value.replace("+", "-").replace("/", "_")
+
+
+class Secrets(pulumi.ComponentResource):
+    arns: dict[str, pulumi.Output[str]]
+    """Secret name (one of ``SECRET_NAMES``) -> ARN."""
+    prefix: str
+
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:secrets:Secrets", name, None, opts)
+        self.prefix = secrets_prefix(args.stack)
+        fernet = random.RandomBytes(f"{name}-fernet-key", length=32, opts=child(self, protect=args.protect))
+        jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=child(self))
+        api_key = random.RandomPassword(f"{name}-api-secret-key", length=64, special=False, opts=child(self))
+        admin = random.RandomPassword(
+            f"{name}-admin-password", length=24, special=True, override_special="-_.", opts=child(self)
+        )
+        db = pulumi.Output.all(args.db_address, args.db_port, args.db_password)
+        values: dict[str, pulumi.Output[str]] = {
+            "sql-alchemy-conn": db.apply(
+                lambda v: f"postgresql+psycopg2://{DB_USER}:{v[2]}@{v[0]}:{int(v[1])}/{DB_NAME}?sslmode=require"
+            ),
+            "celery-result-backend": db.apply(
+                lambda v: f"db+postgresql://{DB_USER}:{v[2]}@{v[0]}:{int(v[1])}/{DB_NAME}?sslmode=require"
+            ),
+            "fernet-key": fernet.base64.apply(_urlsafe),
+            "jwt-secret": jwt.result,
+            "api-secret-key": api_key.result,
+            "admin-password": admin.result,
+        }
+        assert set(values) == set(SECRET_NAMES)
+        self.arns = {}
+        for secret_name in SECRET_NAMES:
+            secret = aws.secretsmanager.Secret(
+                f"{name}-{secret_name}",
+                name=f"{self.prefix}/internal/{secret_name}",
+                description=f"airstack {args.stack}: Airflow {secret_name}",
+                recovery_window_in_days=30 if args.protect else 0,
+                tags=with_tags(args.tags, **{"airstack:secret": secret_name}),
+                opts=child(self, protect=args.protect),
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{name}-{secret_name}-value",
+                secret_id=secret.id,
+                secret_string=pulumi.Output.secret(values[secret_name]),
+                opts=child(self),
+            )
+            self.arns[secret_name] = secret.arn
+        self.register_outputs({"prefix": self.prefix})

@@ -1,0 +1,194 @@
+"""Pure builders for ECS container definitions and task-role permissions of each Airflow role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.airflow_settings import (
+    API_PORT,
+    DAGS_ROOT,
+    TASK_LOG_PREFIX,
+    TRIGGERER_LOG_PORT,
+    WORKER_LOG_PORT,
+    ContainerSettings,
+    Endpoints,
+    Role,
+    command,
+    render,
+)
+from components.buckets import prefix_statements
+from components.common import statement
+from components.config import StackConfig, Team
+
+STOP_TIMEOUT_SECONDS = 120
+"""Fargate's maximum: a Celery worker gets this long to finish or hand back its tasks on scale-in."""
+
+_JOB_TYPE: dict[str, str] = {"scheduler": "SchedulerJob", "triggerer": "TriggererJob", "dag-processor": "DagProcessorJob"}
+_PORTS: dict[str, tuple[int, str]] = {
+    "api-server": (API_PORT, "api"),
+    "worker": (WORKER_LOG_PORT, "logs"),
+    "triggerer": (TRIGGERER_LOG_PORT, "logs"),
+}
+
+
+@dataclass(frozen=True)
+class DagMount:
+    volume: str
+    directory: str
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    role: Role
+    image: str
+    command: Sequence[str]
+    settings: ContainerSettings
+    log_group: str
+    region: str
+    mounts: Sequence[DagMount] = ()
+    essential: bool = True
+    depends_on_success: Sequence[str] = ()
+
+
+def mounts_dags(role: Role) -> bool:
+    """Only the dag-processor and the workers read DAG files; Airflow 3's other roles use serialized DAGs."""
+    return role in ("worker", "dag-processor")
+
+
+def task_containers(
+    config: StackConfig, role: Role, endpoints: Endpoints, log_group: str, team: Team | None = None
+) -> list[ContainerSpec]:
+    """The containers of one role's task. The scheduler's task migrates the database first."""
+    teams = (team,) if team else config.teams
+    mounts = [DagMount(f"dags-{t.name}", t.directory) for t in teams] if mounts_dags(role) else []
+
+    def container(container_role: Role, **kwargs: Any) -> ContainerSpec:
+        return ContainerSpec(
+            name=container_role,
+            role=container_role,
+            image=config.image.uri,
+            command=command(container_role, team),
+            settings=render(config, container_role, endpoints, team),
+            log_group=log_group,
+            region=config.aws_region,
+            mounts=mounts if container_role != "db-migrate" else [],
+            **kwargs,
+        )
+
+    if role == "scheduler":
+        # Migrations finish before the scheduler starts, as Helm's migrateDatabaseJob does it.
+        return [container("db-migrate", essential=False), container("scheduler", depends_on_success=("db-migrate",))]
+    return [container(role)]
+
+
+def container_definition(spec: ContainerSpec, secret_arns: Mapping[str, str]) -> dict[str, Any]:
+    """One container; ``secret_arns`` maps secret names to ARNs, and every secret is passed by reference."""
+    definition: dict[str, Any] = {
+        "name": spec.name,
+        "image": spec.image,
+        "essential": spec.essential,
+        "command": list(spec.command),
+        "user": "50000:0",
+        "environment": [{"name": k, "value": v} for k, v in sorted(spec.settings.environment.items())],
+        "secrets": [
+            {"name": var, "valueFrom": secret_arns[secret]} for var, secret in sorted(spec.settings.secrets.items())
+        ],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": spec.log_group,
+                "awslogs-region": spec.region,
+                "awslogs-stream-prefix": spec.name,
+            },
+        },
+        "mountPoints": [
+            {"sourceVolume": m.volume, "containerPath": f"{DAGS_ROOT}/{m.directory}", "readOnly": True}
+            for m in spec.mounts
+        ],
+    }
+    if spec.role in _PORTS:
+        port, port_name = _PORTS[spec.role]
+        definition["portMappings"] = [
+            {"containerPort": port, "protocol": "tcp", "name": port_name, "appProtocol": "http"}
+        ]
+    if spec.role in _JOB_TYPE:
+        definition["healthCheck"] = {
+            "command": ["CMD-SHELL", f"airflow jobs check --job-type {_JOB_TYPE[spec.role]} --local || exit 1"],
+            "interval": 60,
+            "timeout": 30,
+            "retries": 3,
+            "startPeriod": 120,
+        }
+    if spec.role == "worker":
+        definition["stopTimeout"] = STOP_TIMEOUT_SECONDS
+    if spec.depends_on_success:
+        definition["dependsOn"] = [{"containerName": c, "condition": "SUCCESS"} for c in spec.depends_on_success]
+    return definition
+
+
+@dataclass(frozen=True)
+class GrantTargets:
+    """Plain ARNs a task role may be granted on."""
+
+    logs_bucket_arn: str
+    data_bucket_arn: str
+    queue_arns: Mapping[str, str]
+    file_system_arn: str
+    access_point_arns: Mapping[str, str]
+    secrets_arn_prefix: str
+    """``arn:aws:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
+
+
+def task_role_statements(role: Role, targets: GrantTargets, team: str | None, queue: str | None) -> list[dict[str, Any]]:
+    """Least privilege per role: a worker reads its own queue, mounts its own DAGs, writes its own logs."""
+    statements = [
+        statement(
+            ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            [f"{targets.secrets_arn_prefix}/connections/*", f"{targets.secrets_arn_prefix}/variables/*"],
+        )
+    ]
+    if role == "api-server":
+        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "read")
+    elif role == "scheduler":
+        statements.append(
+            statement(
+                ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                sorted(targets.queue_arns.values()),
+            )
+        )
+    elif role == "triggerer":
+        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "write")
+    elif role == "dag-processor":
+        statements.append(_efs_mount(targets, sorted(targets.access_point_arns.values())))
+    elif role == "worker":
+        if team is None or queue is None:
+            raise ValueError("a worker's grants need its team and queue")
+        statements.append(
+            statement(
+                [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:SendMessage",
+                ],
+                [targets.queue_arns[queue]],
+            )
+        )
+        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/{queue}/", "write")
+        statements += prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite")
+        statements.append(_efs_mount(targets, [targets.access_point_arns[team]]))
+    return statements
+
+
+def _efs_mount(targets: GrantTargets, access_points: list[str]) -> dict[str, Any]:
+    # ClientMount without ClientWrite: Airflow can read DAGs but never change them.
+    return statement(
+        ["elasticfilesystem:ClientMount"],
+        [targets.file_system_arn],
+        Condition={"StringEquals": {"elasticfilesystem:AccessPointArn": access_points}},
+    )
