@@ -139,14 +139,14 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
         runtime_config.set_all_config({}, [])
 
     resources = []
-    for urn, registration in monitor.resources.items():
-        request = monitor.requests[urn]
+    for urn, request in monitor.requests.items():
+        registration = monitor.resources.get(urn)
         inputs, secret_keys = {}, set()
         for key, value in request["inputs"].items():
             inputs[key], secret = unwrap_secrets(value)
             if secret:
                 secret_keys.add(key)
-        state, _ = unwrap_secrets(dict(registration.state))
+        state, _ = unwrap_secrets(dict(registration.state)) if registration else ({}, False)
         resources.append(
             Resource(
                 urn=urn,
