@@ -66,6 +66,11 @@ class ProgramRun:
 class ProgramError(Exception):
     """The program failed; for a ``pulumi.RunError`` the message is the program's own, without traceback."""
 
+    def __init__(self, message: str, resources_registered: int = 0) -> None:
+        super().__init__(message)
+        self.resources_registered = resources_registered
+        """Resources the program had registered before it failed (besides its stack)."""
+
 
 class _RecordingMonitor(runtime_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
@@ -130,9 +135,9 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
             )
             outputs = _stack_outputs(loop)
     except pulumi.RunError as error:
-        raise ProgramError(str(error)) from None
+        raise ProgramError(str(error), _registered(monitor)) from None
     except Exception as error:
-        raise ProgramError(f"{type(error).__name__}: {error}") from error
+        raise ProgramError(f"{type(error).__name__}: {error}", _registered(monitor)) from error
     finally:
         loop.close()
         asyncio.set_event_loop(None)
@@ -147,6 +152,8 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
             if secret:
                 secret_keys.add(key)
         state, _ = unwrap_secrets(dict(registration.state)) if registration else ({}, False)
+        if registration is not None and registration.id:
+            state["id"] = registration.id  # the engine's outputs carry the id too
         resources.append(
             Resource(
                 urn=urn,
@@ -163,6 +170,10 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
             )
         )
     return ProgramRun(stack=stack_file.stack, project=project, resources=resources, outputs=outputs)
+
+
+def _registered(monitor: _RecordingMonitor) -> int:
+    return sum(1 for r in monitor.requests.values() if r["type"] != "pulumi:pulumi:Stack")
 
 
 def _stack_outputs(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from components.config import ConfigError, Problem, StackConfig, decode_config_value, load_stack_config
+from components.config import OFFLINE_SECRET_PREFIX, ConfigError, Problem, StackConfig, decode_config_value, load_stack_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAMES = ("dev", "acc", "prod", "dr")
@@ -47,7 +47,7 @@ def resolve(name_or_path: str, program_dir: Path = PROJECT_ROOT) -> Path:
 
 
 def _placeholder(key: str) -> str:
-    return "offline-secret-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    return OFFLINE_SECRET_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _strip_secure(value: Any, key: str) -> tuple[Any, bool]:

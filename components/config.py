@@ -290,9 +290,19 @@ class Buckets(_Model):
         return value
 
 
+OFFLINE_SECRET_PREFIX = "offline-secret-"
+"""What an offline run sees for a ``secure:`` value it cannot decrypt; only the real CLI sees the value."""
+
+
+def _https_secret(value: str) -> str:
+    if not (value.startswith("https://") or value.startswith(OFFLINE_SECRET_PREFIX)):
+        raise ValueError("must be an https:// URL")
+    return value
+
+
 class Alerting(_Model):
     emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
-    webhook_url: Annotated[str, Field(pattern=r"^https://")] | None = None
+    webhook_url: Annotated[str, AfterValidator(_https_secret)] | None = None
 
 
 class Ingress(_Model):
@@ -561,11 +571,9 @@ def load_stack_config(
 
 def decode_config_value(value: Any) -> Any:
     """Pulumi hands structured config to programs as JSON text; plain strings stay strings."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d+|true|false", value):
+    if not isinstance(value, str):
+        return value
+    try:
         return json.loads(value)
-    return value
+    except json.JSONDecodeError:
+        return value

@@ -1,0 +1,169 @@
+"""What each real stack deploys, asserted on the resources the real program registers under mocks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from airstack.offline import ProgramRun
+from airstack.stackfile import read_stack_file
+from tests.conftest import STACKS, containers, env_of, of_type, planned
+
+QUEUE = "aws:sqs/queue:Queue"
+SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
+VPC = "awsx:ec2:Vpc"
+DB = "aws:rds/instance:Instance"
+TIERS = {
+    "airstack:network:Network", "airstack:metastore:Metastore", "airstack:broker:Broker", "airstack:dags:DagStorage",
+    "airstack:buckets:Buckets", "airstack:secrets:Secrets", "airstack:compute:Compute", "airstack:ingress:Ingress",
+    "airstack:monitoring:Monitoring",
+}  # fmt: skip
+
+
+def one(run: ProgramRun, typ: str) -> dict[str, Any]:
+    [resource] = of_type(run, typ)
+    return resource.inputs
+
+
+def test_every_stack_plans_with_every_tier(stack_run: ProgramRun) -> None:
+    types = Counter(r.type for r in stack_run.resources)
+    assert {t for t in types if t.startswith("airstack:")} == TIERS | {"airstack:platform:AirflowPlatform"}
+    assert types[VPC] == 1 and types[DB] == 1 and types["aws:ecs/cluster:Cluster"] == 1
+    assert stack_run.outputs["uiUrl"].startswith("https://")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_n_teams_give_n_queues_dlqs_worker_services_and_access_points(stack: str) -> None:
+    run = planned(stack)
+    config = read_stack_file(stack).load()
+    teams = len(config.teams)
+    queues = of_type(run, QUEUE)
+    assert len([q for q in queues if q.inputs["tags"]["airstack:role"] == "celery-broker"]) == teams
+    assert len([q for q in queues if q.inputs["tags"]["airstack:role"] == "celery-dead-letter"]) == teams
+    assert len(of_type(run, ACCESS_POINT)) == teams
+    workers = [s for s in of_type(run, SERVICE) if s.inputs["name"].startswith("worker-")]
+    assert sorted(s.inputs["name"] for s in workers) == sorted(f"worker-{t.name}" for t in config.teams)
+    assert sorted(s.inputs["name"] for s in of_type(run, SERVICE) if s not in workers) == [
+        "api-server", "dag-processor", "scheduler", "triggerer",
+    ]  # fmt: skip
+    paths = sorted(ap.inputs["rootDirectory"]["path"] for ap in of_type(run, ACCESS_POINT))
+    assert paths == sorted(f"/dags/{t.directory}" for t in config.teams)
+
+
+def test_prod_is_highly_available_and_dev_is_small() -> None:
+    dev, prod = planned("dev"), planned("prod")
+    assert one(prod, DB)["multiAz"] is True and one(prod, DB)["deletionProtection"] is True
+    assert one(dev, DB)["multiAz"] is False and one(dev, DB)["deletionProtection"] is False
+    assert one(prod, DB)["instanceClass"] == "db.t4g.medium" and one(dev, DB)["instanceClass"] == "db.t4g.micro"
+    assert one(prod, DB)["performanceInsightsEnabled"] is True
+    assert one(prod, VPC)["natGateways"] == {"strategy": "OnePerAz"}
+    assert one(dev, VPC)["natGateways"] == {"strategy": "Single"}
+    assert one(prod, VPC)["numberOfAvailabilityZones"] == 3
+    prod_api = next(s for s in of_type(prod, SERVICE) if s.inputs["name"] == "api-server")
+    dev_api = next(s for s in of_type(dev, SERVICE) if s.inputs["name"] == "api-server")
+    assert (prod_api.inputs["desiredCount"], dev_api.inputs["desiredCount"]) == (2, 1)
+    assert len(of_type(prod, "aws:ec2/vpcEndpoint:VpcEndpoint")) == 6
+    assert not of_type(dev, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert of_type(dev, "aws:appautoscaling/scheduledAction:ScheduledAction")
+    assert not of_type(prod, "aws:appautoscaling/scheduledAction:ScheduledAction")
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("acc", False), ("prod", True), ("dr", True)])
+def test_stateful_resources_are_protected_in_prod_and_dr(stack: str, protected: bool) -> None:
+    run = planned(stack)
+    stateful = [
+        r for r in run.resources
+        if r.type in (DB, "aws:efs/fileSystem:FileSystem", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret")
+    ]  # fmt: skip
+    assert len(stateful) == 1 + 1 + 2 + 6
+    assert {r.protect for r in stateful} == {protected}
+
+
+def test_dr_is_a_standby_with_services_at_zero_and_prod_replicates_backups() -> None:
+    dr, prod = planned("dr"), planned("prod")
+    assert {s.inputs["desiredCount"] for s in of_type(dr, SERVICE)} == {0}
+    [replication] = of_type(prod, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+    assert replication.provider and "metastore-replica-region" in replication.provider
+    assert not of_type(dr, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+
+
+def test_every_celery_process_visibility_equals_its_queue(stack_run: ProgramRun) -> None:
+    queues = {q.outputs["url"]: q.inputs for q in of_type(stack_run, QUEUE)}
+    checked = 0
+    for task in of_type(stack_run, TASK_DEFINITION):
+        for container in containers(task):
+            env = env_of(container)
+            urls = json.loads(env["AIRSTACK_CELERY_PREDEFINED_QUEUES"]).values()
+            visibility = int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"])
+            timeouts = [queues[u]["visibilityTimeoutSeconds"] for u in urls]
+            if container["name"] == "worker":
+                assert timeouts == [visibility]
+                checked += 1
+            assert visibility >= max(timeouts)
+            assert int(env["AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"]) < visibility <= 43200
+    assert checked == len(read_stack_file(stack_run.stack).load().teams)
+
+
+def test_no_secret_value_appears_in_any_container_environment(stack_run: ProgramRun) -> None:
+    secret_values = {
+        r.inputs["secretString"] for r in of_type(stack_run, "aws:secretsmanager/secretVersion:SecretVersion")
+    }
+    assert len(secret_values) == 6
+    for task in of_type(stack_run, TASK_DEFINITION):
+        text = task.inputs["containerDefinitions"]
+        assert not any(value in text for value in secret_values)
+        for container in containers(task):
+            assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
+    for version in of_type(stack_run, "aws:secretsmanager/secretVersion:SecretVersion"):
+        assert "secretString" in version.secret_inputs
+
+
+def test_every_resource_sits_under_its_tier(stack_run: ProgramRun) -> None:
+    by_urn = {r.urn: r for r in stack_run.resources}
+    for resource in stack_run.resources:
+        if resource.type.startswith(("airstack:", "pulumi:")):
+            continue
+        parent = by_urn[resource.parent or ""]
+        assert parent.type in TIERS, f"{resource.urn} sits under {parent.type}"
+        assert resource.name.startswith(f"{parent.name}-"), f"{resource.name} is not named from {parent.name}"
+
+
+def test_services_run_in_private_subnets_with_their_role_security_group(stack_run: ProgramRun) -> None:
+    [vpc] = of_type(stack_run, VPC)
+    groups = {g.name: g.outputs["id"] for g in of_type(stack_run, "aws:ec2/securityGroup:SecurityGroup")}
+    expected = {"api-server": "network-api-server", "scheduler": "network-core", "dag-processor": "network-core",
+                "triggerer": "network-core"}  # fmt: skip
+    for service in of_type(stack_run, SERVICE):
+        network = service.inputs["networkConfiguration"]
+        assert network["assignPublicIp"] is False
+        assert network["subnets"] == vpc.outputs["privateSubnetIds"]
+        group = expected.get(service.inputs["name"], "network-workers")
+        assert network["securityGroups"] == [groups[group]]
+        assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_spot_workers_where_configured() -> None:
+    for stack, expected in (("dev", "FARGATE_SPOT"), ("prod", "FARGATE")):
+        for service in of_type(planned(stack), SERVICE):
+            if service.inputs["name"].startswith("worker-"):
+                assert service.inputs["capacityProviderStrategies"][0]["capacityProvider"] == expected
+
+
+def test_adding_a_team_adds_exactly_its_resources_and_changes_no_other_urn(run_with) -> None:  # noqa: ANN001
+    base = planned("dev")
+
+    def add_team(values: dict[str, Any]) -> None:
+        values["airstack:teams"].append({"name": "finance", "longestTask": "30m", "workers": {"min": 0, "max": 1}})
+
+    grown = run_with("dev", add_team)
+    before, after = {r.urn for r in base.resources}, {r.urn for r in grown.resources}
+    assert before <= after
+    added = after - before
+    assert all("finance" in urn for urn in added), sorted(u for u in added if "finance" not in u)
+    added_types = Counter(grown.get(u).type for u in added)
+    assert added_types[QUEUE] == 2 and added_types[SERVICE] == 1 and added_types[ACCESS_POINT] == 1
