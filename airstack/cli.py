@@ -23,10 +23,11 @@ from airstack.stackfile import read_stack_file
 from components.config import ConfigError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INVALID = 0, 1, 2
+DESCRIPTION = "Plan and validate airstack stacks where there is no cloud account or Pulumi CLI."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="airstack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="airstack", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("plan", help="run the program under mocks, check the policy pack, price the stack")
@@ -58,7 +59,9 @@ def _validate(stacks: Sequence[str], out: Console, err: Console) -> int:
             err.print(str(error), markup=False, highlight=False)
             code = EXIT_INVALID
             continue
-        teams = ", ".join(f"{t.name} ({t.longest_task}, visibility {config.visibility_timeout(t)} s)" for t in config.teams)
+        teams = ", ".join(
+            f"{t.name} ({t.longest_task}, visibility {config.visibility_timeout(t)} s)" for t in config.teams
+        )
         out.print(f"[green]ok[/green] {stack}: {config.environment} in {config.aws_region}; teams {teams}")
     return code
 

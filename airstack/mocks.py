@@ -65,13 +65,15 @@ class AwsMocks(pulumi.runtime.Mocks):
         outputs: dict[str, Any] = {name_: [] for name_ in _VPC_RESOURCE_LISTS}
         outputs["vpcId"] = f"vpc-{_hex(name)}"
         for kind in ("public", "private", "isolated"):
-            outputs[f"{kind}SubnetIds"] = [f"subnet-{_hex(name, kind, str(i))}" for i in range(azs)] if kind in kinds else []
+            outputs[f"{kind}SubnetIds"] = (
+                [f"subnet-{_hex(name, kind, str(i))}" for i in range(azs)] if kind in kinds else []
+            )
         return outputs
 
     def _fill(self, typ: str, name: str, out: dict[str, Any]) -> str:  # noqa: PLR0911, PLR0912
         """Add the outputs the provider would compute; return the resource id."""
         auto = f"{name}-{_hex(typ, name, length=7)}"
-        service = typ.split(":")[1].split("/")[0]
+        service = typ.split(":")[1].split("/", maxsplit=1)[0]
         if typ == "aws:sqs/queue:Queue":
             out.setdefault("name", auto)
             out["arn"] = self._arn("sqs", out["name"])
@@ -152,7 +154,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             out.setdefault("name", auto)
             out["arn"] = self._arn("sns", out["name"])
             return out["arn"]
-        out.setdefault("arn", self._arn(service, f"{typ.split(':')[-1].lower()}/{auto}"))
+        out.setdefault("arn", self._arn(service, f"{typ.rsplit(':', maxsplit=1)[-1].lower()}/{auto}"))
         if "name" in out or typ.endswith(("Namespace", "Topic")):
             out.setdefault("name", auto)
         return f"{service}-{_hex(typ, name)}"

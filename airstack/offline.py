@@ -18,8 +18,8 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pulumi.runtime import rpc
 from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime import stack as runtime_stack
 
@@ -93,7 +93,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
 
 
 def _project_name(program_dir: Path) -> str:
-    import yaml  # noqa: PLC0415
+    import yaml
 
     document = yaml.safe_load((program_dir / "Pulumi.yaml").read_text()) or {}
     return str(document.get("name", program_dir.name))
@@ -128,11 +128,13 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
     runtime_config.set_all_config(dict(stack_file.config), sorted(stack_file.secret_keys))
     runtime_mocks.set_mocks(mocks, project=project, stack=stack_file.stack, preview=preview, monitor=monitor)
     main = program_dir / "__main__.py"
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
     try:
         with _program_context(program_dir):
-            loop.run_until_complete(
-                runtime_stack.run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__"))
-            )
+            loop.run_until_complete(runtime_stack.run_pulumi_func(program))
             outputs = _stack_outputs(loop)
     except pulumi.RunError as error:
         raise ProgramError(str(error), _registered(monitor)) from None

@@ -32,11 +32,11 @@ POLICY_DIR = PROJECT_ROOT / "policies"
 
 
 def _policies() -> list[Policy]:
-    import sys  # noqa: PLC0415
+    import sys
 
     if str(POLICY_DIR) not in sys.path:
         sys.path.insert(0, str(POLICY_DIR))
-    from airstack_policies import POLICIES  # noqa: PLC0415
+    from airstack_policies import POLICIES
 
     return list(POLICIES)
 
@@ -132,7 +132,7 @@ def _stack_resources(run: ProgramRun) -> list[PolicyResource]:
 
 def _await(result: Any) -> None:
     if inspect.isawaitable(result):
-        import asyncio  # noqa: PLC0415
+        import asyncio
 
         async def wait() -> None:
             await result

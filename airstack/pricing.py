@@ -156,7 +156,9 @@ def _storage_and_services(run: ProgramRun, p: dict[str, float]) -> list[LineItem
     queues = [q for q in run.by_type("aws:sqs/queue:Queue") if "dlq" not in q.name]
     if queues:
         items.append(
-            LineItem(f"SQS ({len(queues)} broker queues)", len(queues) * p["sqs.millionRequests"], "1 M requests per queue")
+            LineItem(
+                f"SQS ({len(queues)} broker queues)", len(queues) * p["sqs.millionRequests"], "1 M requests per queue"
+            )
         )
     if run.by_type("aws:efs/fileSystem:FileSystem"):
         items.append(LineItem("EFS (DAG files)", 1 * p["efs.standard.gbMonth"], "1 GB of DAGs"))

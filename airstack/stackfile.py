@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-from components.config import OFFLINE_SECRET_PREFIX, ConfigError, Problem, StackConfig, decode_config_value, load_stack_config
+from components.config import (
+    OFFLINE_SECRET_PREFIX,
+    ConfigError,
+    Problem,
+    StackConfig,
+    decode_config_value,
+    load_stack_config,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAMES = ("dev", "acc", "prod", "dr")
@@ -34,14 +41,12 @@ class StackFile:
         return {k: decode_config_value(v) for k, v in self.config.items()}
 
     def load(self) -> StackConfig:
-        return load_stack_config(
-            self.decoded, stack=self.stack, source=self.path.name, secret_keys=self.secret_keys
-        )
+        return load_stack_config(self.decoded, stack=self.stack, source=self.path.name, secret_keys=self.secret_keys)
 
 
 def resolve(name_or_path: str, program_dir: Path = PROJECT_ROOT) -> Path:
     """``dev`` means ``<program>/Pulumi.dev.yaml``; anything else is a path to a stack file."""
-    if name_or_path in STACK_NAMES or "/" not in name_or_path and not name_or_path.endswith(".yaml"):
+    if name_or_path in STACK_NAMES or ("/" not in name_or_path and not name_or_path.endswith(".yaml")):
         return program_dir / f"Pulumi.{name_or_path}.yaml"
     return Path(name_or_path)
 
@@ -90,10 +95,9 @@ def read_stack_file(name_or_path: str, program_dir: Path = PROJECT_ROOT) -> Stac
         raise ConfigError(stem, [Problem("config", raw, "the file needs a `config:` mapping")])
     config: dict[str, str] = {}
     secret_keys = set()
-    for key, value in raw.items():
-        if isinstance(value, dict) and set(value) == {"value"}:
-            value = value["value"]  # the long form `key: {value: ...}`
-        value, secret = _strip_secure(value, str(key))
+    for key, written in raw.items():
+        long_form = isinstance(written, dict) and set(written) == {"value"}  # `key: {value: ...}`
+        value, secret = _strip_secure(written["value"] if long_form else written, str(key))
         if secret:
             secret_keys.add(str(key))
         config[str(key)] = _encode(value)

@@ -30,7 +30,8 @@ TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
 LOG_FILENAME_TEMPLATE = (
     "{{ ti.queue }}/dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
-    "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}attempt={{ try_number|default(ti.try_number) }}.log"
+    "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
+    "attempt={{ try_number|default(ti.try_number) }}.log"
 )
 """Task logs are filed under their queue so that each team's workers may write only their own prefix."""
 TASK_LOG_PREFIX = "task-logs"

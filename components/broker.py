@@ -80,6 +80,4 @@ class Broker(pulumi.ComponentResource):
                 ),
                 opts=child(self),
             )
-        self.register_outputs(
-            {"queueUrls": {queue: q.url for queue, q in self.queues.items()}}
-        )
+        self.register_outputs({"queueUrls": {queue: q.url for queue, q in self.queues.items()}})

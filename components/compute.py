@@ -41,7 +41,7 @@ IDLE_MINUTES_BEFORE_SCALE_IN = 15
 @dataclass(frozen=True)
 class ComputeArgs:
     config: StackConfig
-    subnet_ids: pulumi.Input[list[str]]
+    subnet_ids: pulumi.Input[Sequence[str]]
     security_group_ids: Mapping[str, pulumi.Input[str]]
     target_group_arn: pulumi.Input[str]
     listener: pulumi.Resource
@@ -93,7 +93,9 @@ class Compute(pulumi.ComponentResource):
             cluster_name=self._cluster.name,
             capacity_providers=["FARGATE", "FARGATE_SPOT"],
             default_capacity_provider_strategies=[
-                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                    capacity_provider="FARGATE", weight=1
+                )
             ],
             opts=child(self),
         )
@@ -149,7 +151,8 @@ class Compute(pulumi.ComponentResource):
 
         def build(values: list[object]) -> str:
             endpoints, secret_arns = values
-            assert isinstance(endpoints, Endpoints) and isinstance(secret_arns, dict)
+            assert isinstance(endpoints, Endpoints)
+            assert isinstance(secret_arns, dict)
             containers = task_containers(config, spec.role, endpoints, log_group, spec.team)
             return json.dumps([container_definition(c, secret_arns) for c in containers])
 
@@ -243,7 +246,9 @@ class Compute(pulumi.ComponentResource):
             desired_count=self._desired_count(spec),
             capacity_provider_strategies=[
                 aws.ecs.ServiceCapacityProviderStrategyArgs(
-                    capacity_provider="FARGATE_SPOT" if isinstance(spec.size, WorkerSize) and spec.size.spot else "FARGATE",
+                    capacity_provider="FARGATE_SPOT"
+                    if isinstance(spec.size, WorkerSize) and spec.size.spot
+                    else "FARGATE",
                     weight=1,
                 )
             ],
@@ -439,4 +444,4 @@ def _sqs_metric(query_id: str, metric: str, queue_name: pulumi.Input[str]) -> aw
     )
 
 
-__all__: Sequence[str] = ("Compute", "ComputeArgs", "CORE_ROLES", "EXECUTION_API_URL")
+__all__: Sequence[str] = ("CORE_ROLES", "EXECUTION_API_URL", "Compute", "ComputeArgs")

@@ -62,6 +62,8 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
 def _name(value: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", value):
         raise ValueError("use 2-32 lowercase letters, digits and hyphens, starting with a letter")
@@ -87,7 +89,7 @@ NAT_FREE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "st
 
 class Network(_Model):
     cidr: Cidr
-    az_count: int = Field(2, ge=2, le=3)
+    az_count: int = Field(default=2, ge=2, le=3)
     nat_strategy: Literal["none", "single", "onePerAz"] = "single"
     interface_endpoints: tuple[Literal[INTERFACE_ENDPOINTS], ...] = ()  # type: ignore[valid-type]
 
@@ -115,10 +117,10 @@ class Network(_Model):
 
 class Metastore(_Model):
     instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.micro"
-    allocated_storage_gb: int = Field(20, ge=20, le=65536)
-    max_allocated_storage_gb: int | None = Field(None, le=65536)
+    allocated_storage_gb: int = Field(default=20, ge=20, le=65536)
+    max_allocated_storage_gb: int | None = Field(default=None, le=65536)
     multi_az: bool = False
-    backup_retention_days: int = Field(7, ge=1, le=35)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
     deletion_protection: bool = False
     engine_version: Annotated[str, Field(pattern=r"^1[6-7](\.\d+)?$")] = "16.6"
     performance_insights: bool = False
@@ -151,7 +153,7 @@ class Metastore(_Model):
 
 class Broker(_Model):
     type: Literal["sqs"] = "sqs"
-    visibility_margin_percent: int = Field(25, ge=10, le=200)
+    visibility_margin_percent: int = Field(default=25, ge=10, le=200)
 
 
 class Image(_Model):
@@ -191,7 +193,7 @@ class _FargateSize(_Model):
 
 
 class ServiceSize(_FargateSize):
-    count: int = Field(1, ge=0, le=10)
+    count: int = Field(default=1, ge=0, le=10)
 
 
 class WorkerSize(_FargateSize):
@@ -210,8 +212,8 @@ class Components(_Model):
 
 
 class WorkerScaling(_Model):
-    min: int = Field(0, ge=0, le=50)
-    max: int = Field(2, ge=1, le=50)
+    min: int = Field(default=0, ge=0, le=50)
+    max: int = Field(default=2, ge=1, le=50)
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> WorkerScaling:
@@ -226,7 +228,7 @@ class Team(_Model):
     queue: Name | None = None
     longest_task: Duration
     workers: WorkerScaling = WorkerScaling()
-    concurrency: int = Field(8, ge=1, le=64)
+    concurrency: int = Field(default=8, ge=1, le=64)
     worker_size: WorkerSize | None = None
 
     @property
@@ -278,8 +280,8 @@ class Logs(_Model):
 class Buckets(_Model):
     versioning: bool | None = None
     """Versioned buckets; unset means on everywhere but dev."""
-    logs_expiration_days: int = Field(90, ge=1, le=3650)
-    noncurrent_version_days: int = Field(30, ge=1, le=3650)
+    logs_expiration_days: int = Field(default=90, ge=1, le=3650)
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("versioning")
     @classmethod
@@ -295,7 +297,7 @@ OFFLINE_SECRET_PREFIX = "offline-secret-"
 
 
 def _https_secret(value: str) -> str:
-    if not (value.startswith("https://") or value.startswith(OFFLINE_SECRET_PREFIX)):
+    if not (value.startswith(("https://", OFFLINE_SECRET_PREFIX))):
         raise ValueError("must be an https:// URL")
     return value
 
@@ -474,7 +476,7 @@ def _show(value: Any) -> str:
 class ConfigError(Exception):
     """A stack's configuration is invalid; ``str()`` is the full, user-facing message."""
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
@@ -496,7 +498,8 @@ def _key_path(loc: Iterable[str | int]) -> str:
 
 def _lookup(data: Any, loc: Iterable[str | int]) -> Any:
     for part in loc:
-        if isinstance(data, Mapping) and part in data:
+        # Two branches, not one `or`: each narrows `data` and `part` to a pair the type checker can index.
+        if isinstance(data, Mapping) and part in data:  # noqa: SIM114
             data = data[part]
         elif isinstance(data, list | tuple) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]

@@ -6,7 +6,7 @@ Airflow mounts these read-only through IAM-authorised mounts; only the DAG deplo
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,7 +27,7 @@ class TeamDirectory:
 @dataclass(frozen=True)
 class DagStorageArgs:
     stack: str
-    subnet_ids: pulumi.Input[list[str]]
+    subnet_ids: pulumi.Input[Sequence[str]]
     subnet_count: int
     security_group_id: pulumi.Input[str]
     teams: tuple[TeamDirectory, ...]
@@ -98,7 +98,9 @@ class DagStorage(pulumi.ComponentResource):
                         owner_uid=AIRFLOW_UID, owner_gid=AIRFLOW_GID, permissions="0755"
                     ),
                 ),
-                tags=with_tags(args.tags, Name=f"airstack-{args.stack}-dags-{team.team}", **{"airstack:team": team.team}),
+                tags=with_tags(
+                    args.tags, Name=f"airstack-{args.stack}-dags-{team.team}", **{"airstack:team": team.team}
+                ),
                 opts=child(self),
             )
             for team in args.teams

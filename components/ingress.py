@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,7 +18,7 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 class IngressArgs:
     stack: str
     vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[list[str]]
+    subnet_ids: pulumi.Input[Sequence[str]]
     security_group_id: pulumi.Input[str]
     internet_facing: bool
     certificate_arn: str
@@ -89,7 +89,9 @@ class Ingress(pulumi.ComponentResource):
         )
         self.target_group_arn = target_group.arn
         self.dns_name = alb.dns_name
-        self.url = pulumi.Output.from_input(f"https://{args.domain}/") if args.domain else alb.dns_name.apply(
-            lambda dns: f"https://{dns}/"
+        self.url = (
+            pulumi.Output.from_input(f"https://{args.domain}/")
+            if args.domain
+            else alb.dns_name.apply(lambda dns: f"https://{dns}/")
         )
         self.register_outputs({"url": self.url, "dnsName": self.dns_name})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,7 +18,7 @@ DB_USER = "airflow"
 @dataclass(frozen=True)
 class MetastoreArgs:
     stack: str
-    subnet_ids: pulumi.Input[list[str]]
+    subnet_ids: pulumi.Input[Sequence[str]]
     security_group_id: pulumi.Input[str]
     instance_class: str
     allocated_storage_gb: int

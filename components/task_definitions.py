@@ -25,7 +25,11 @@ from components.config import StackConfig, Team
 STOP_TIMEOUT_SECONDS = 120
 """Fargate's maximum: a Celery worker gets this long to finish or hand back its tasks on scale-in."""
 
-_JOB_TYPE: dict[str, str] = {"scheduler": "SchedulerJob", "triggerer": "TriggererJob", "dag-processor": "DagProcessorJob"}
+_JOB_TYPE: dict[str, str] = {
+    "scheduler": "SchedulerJob",
+    "triggerer": "TriggererJob",
+    "dag-processor": "DagProcessorJob",
+}
 _PORTS: dict[str, tuple[int, str]] = {
     "api-server": (API_PORT, "api"),
     "worker": (WORKER_LOG_PORT, "logs"),
@@ -142,7 +146,9 @@ class GrantTargets:
     """``arn:aws:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
 
 
-def task_role_statements(role: Role, targets: GrantTargets, team: str | None, queue: str | None) -> list[dict[str, Any]]:
+def task_role_statements(
+    role: Role, targets: GrantTargets, team: str | None, queue: str | None
+) -> list[dict[str, Any]]:
     """Least privilege per role: a worker reads its own queue, mounts its own DAGs, writes its own logs."""
     statements = [
         statement(

@@ -44,7 +44,7 @@ def endpoints(prod: StackConfig) -> Endpoints:
     )
 
 
-def team(config: StackConfig, name: str):  # noqa: ANN201
+def team(config: StackConfig, name: str):
     return next(t for t in config.teams if t.name == name)
 
 
@@ -53,7 +53,7 @@ def test_durations_and_visibility_arithmetic() -> None:
     assert parse_duration("2h30m") == 9000
     assert parse_duration("90s") == 90
     for bad in ("", "8", "h", "0m", "8x"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"duration|longer than zero"):
             parse_duration(bad)
     assert visibility_timeout_seconds(28800, 25) == 36000
     assert longest_task_that_fits(25) == 34560  # 9h36m

@@ -26,11 +26,13 @@ def test_plan_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "plan", "dev", "--json")
     assert code == 0
     plan = json.loads(out)
-    assert plan["stack"] == "dev" and plan["environment"] == "dev"
+    assert plan["stack"] == "dev"
+    assert plan["environment"] == "dev"
     assert {"urn", "type", "name", "parent", "inputs", "protect"} <= set(plan["resources"][0])
     assert plan["violations"] == []
     assert 50 < plan["cost"]["monthlyUsd"] < 400
-    assert plan["cost"]["items"] and all("assumption" in i for i in plan["cost"]["items"])
+    assert plan["cost"]["items"]
+    assert all("assumption" in i for i in plan["cost"]["items"])
     assert plan["outputs"]["clusterName"] == "airstack-dev"
     versions = [r for r in plan["resources"] if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"]
     assert {r["inputs"]["secretString"] for r in versions} == {"[secret]"}
@@ -85,7 +87,8 @@ def test_validate_reports_each_stack(capsys: pytest.CaptureFixture[str]) -> None
 def test_missing_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "validate", "staging")
     assert code == 2
-    assert "Pulumi.staging.yaml" in err and "no such stack file" in err
+    assert "Pulumi.staging.yaml" in err
+    assert "no such stack file" in err
 
 
 def test_broken_program_gets_exactly_the_expected_violations(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,10 +104,13 @@ def test_broken_program_gets_exactly_the_expected_violations(capsys: pytest.Capt
         ("ecs-no-plaintext-secrets", "worker"),
         ("rds-encrypted", "metastore"),
     }
-    assert "visibilityTimeoutSeconds 30, but its longest task is 28800 s" in violations[
-        ("sqs-visibility-covers-longest-task", "tasks")
-    ]
-    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN as plain environment" in violations[("ecs-no-plaintext-secrets", "worker")]
+    assert (
+        "visibilityTimeoutSeconds 30, but its longest task is 28800 s"
+        in violations[("sqs-visibility-covers-longest-task", "tasks")]
+    )
+    assert (
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN as plain environment" in violations[("ecs-no-plaintext-secrets", "worker")]
+    )
 
 
 def test_broken_program_human_output_names_the_mandatory_violations(capsys: pytest.CaptureFixture[str]) -> None:

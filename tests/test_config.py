@@ -42,7 +42,7 @@ def test_unknown_keys_are_named_with_their_path() -> None:
     values["airstack:netwrok"] = {"cidr": "10.0.0.0/16"}
     values["airstack:network"]["natStrategyy"] = "single"
     assert problems("dev", values) == [
-        'airstack:network.natStrategyy = single: unknown key; check the spelling against Pulumi.dev.yaml and DESIGN.md §3',
+        "airstack:network.natStrategyy = single: unknown key; check the spelling against Pulumi.dev.yaml and DESIGN.md §3",
         'airstack:netwrok = {"cidr": "10.0.0.0/16"}: unknown key; check the spelling against Pulumi.dev.yaml and '
         "DESIGN.md §3",
     ]
@@ -158,9 +158,13 @@ def test_every_problem_is_reported_at_once_in_one_message() -> None:
 
 
 def test_a_secure_value_in_the_stack_file_is_marked_secret(tmp_path: Any) -> None:
-    text = read_stack_file("dev").path.read_text().replace(
-        "  airstack:alerting:\n    emails: [data-platform-dev@example.com]",
-        "  airstack:alerting:\n    emails: [data-platform-dev@example.com]\n    webhookUrl:\n      secure: v1:abc==",
+    text = (
+        read_stack_file("dev")
+        .path.read_text()
+        .replace(
+            "  airstack:alerting:\n    emails: [data-platform-dev@example.com]",
+            "  airstack:alerting:\n    emails: [data-platform-dev@example.com]\n    webhookUrl:\n      secure: v1:abc==",
+        )
     )
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text(text)

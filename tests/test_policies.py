@@ -30,7 +30,9 @@ TAGS = {"Environment": "prod", "Owner": "data", "CostCenter": "cc-1", "ManagedBy
 URL = "https://sqs.eu-west-1.amazonaws.com/1/q"
 
 
-def res(typ: str, name: str, protect: bool = False, deps: dict[str, list[str]] | None = None, **inputs: Any) -> Resource:
+def res(
+    typ: str, name: str, protect: bool = False, deps: dict[str, list[str]] | None = None, **inputs: Any
+) -> Resource:
     return Resource(
         urn=f"urn:pulumi:t::p::{typ}::{name}", type=typ, name=name, parent=None, custom=True, inputs=inputs,
         outputs={**inputs, "id": f"{name}-id", "arn": f"arn:{name}"}, protect=protect, provider=None,
@@ -117,7 +119,9 @@ def security_groups(rule_port: int, on: str = "alb", cidr: str = "0.0.0.0/0") ->
 
 
 def policy_doc(action: str | list[str], resource: str = "*") -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+    )
 
 
 @dataclass
@@ -131,15 +135,13 @@ class Case:
 
 CASES: dict[str, Case] = {
     # sqs-visibility-covers-longest-task
-    "visibility ok": Case("sqs-visibility-covers-longest-task", [queue(), celery_task(**{
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "36000"})]),
+    "visibility ok": Case("sqs-visibility-covers-longest-task", [queue(), celery_task(AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="36000")]),
     "queue 30 s for an 8 h task": Case("sqs-visibility-covers-longest-task", [queue(visibility=None)],
         ["queue q has visibilityTimeoutSeconds 30, but its longest task is 28800 s and needs at least 31680 s"]),
     "celery default visibility": Case("sqs-visibility-covers-longest-task", [queue(), celery_task()],
         ["runs Celery on SQS without AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT; the Celery "
          "provider then silently uses 86400 s"]),
-    "celery visibility too short": Case("sqs-visibility-covers-longest-task", [queue(), celery_task(**{
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "600"})],
+    "celery visibility too short": Case("sqs-visibility-covers-longest-task", [queue(), celery_task(AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="600")],
         ["sets AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=600 but its queues (q) carry tasks that "
          "need at least 31680 s"]),
     "task beyond SQS": Case("sqs-visibility-covers-longest-task", [queue(visibility=43200, longest=43200)],
@@ -147,14 +149,10 @@ CASES: dict[str, Case] = {
     "broker queue without longest task": Case("sqs-visibility-covers-longest-task", [queue(
         longest=None, tags={**TAGS, "airstack:role": "celery-broker"})], ["without a airstack:longest-task-seconds tag"]),
     # airflow-task-timeout-bounded
-    "timeout ok": Case("airflow-task-timeout-bounded", [celery_task(**{
-        "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT": "28800",
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "36000"})]),
+    "timeout ok": Case("airflow-task-timeout-bounded", [celery_task(AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT="28800", AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="36000")]),
     "timeout missing": Case("airflow-task-timeout-bounded", [celery_task()],
         ["has AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT=None"]),
-    "timeout beyond visibility": Case("airflow-task-timeout-bounded", [celery_task(**{
-        "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT": "36000",
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "36000"})],
+    "timeout beyond visibility": Case("airflow-task-timeout-bounded", [celery_task(AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT="36000", AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="36000")],
         ["lets tasks run 36000 s, but AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT is 36000 s"]),
     # sqs-dead-letter-queue
     "dlq ok": Case("sqs-dead-letter-queue", [queue(), res("aws:sqs/queue:Queue", "dlq", sqsManagedSseEnabled=True)]),

@@ -33,7 +33,9 @@ def one(run: ProgramRun, typ: str) -> dict[str, Any]:
 def test_every_stack_plans_with_every_tier(stack_run: ProgramRun) -> None:
     types = Counter(r.type for r in stack_run.resources)
     assert {t for t in types if t.startswith("airstack:")} == TIERS | {"airstack:platform:AirflowPlatform"}
-    assert types[VPC] == 1 and types[DB] == 1 and types["aws:ecs/cluster:Cluster"] == 1
+    assert types[VPC] == 1
+    assert types[DB] == 1
+    assert types["aws:ecs/cluster:Cluster"] == 1
     assert stack_run.outputs["uiUrl"].startswith("https://")
 
 
@@ -57,9 +59,12 @@ def test_n_teams_give_n_queues_dlqs_worker_services_and_access_points(stack: str
 
 def test_prod_is_highly_available_and_dev_is_small() -> None:
     dev, prod = planned("dev"), planned("prod")
-    assert one(prod, DB)["multiAz"] is True and one(prod, DB)["deletionProtection"] is True
-    assert one(dev, DB)["multiAz"] is False and one(dev, DB)["deletionProtection"] is False
-    assert one(prod, DB)["instanceClass"] == "db.t4g.medium" and one(dev, DB)["instanceClass"] == "db.t4g.micro"
+    assert one(prod, DB)["multiAz"] is True
+    assert one(prod, DB)["deletionProtection"] is True
+    assert one(dev, DB)["multiAz"] is False
+    assert one(dev, DB)["deletionProtection"] is False
+    assert one(prod, DB)["instanceClass"] == "db.t4g.medium"
+    assert one(dev, DB)["instanceClass"] == "db.t4g.micro"
     assert one(prod, DB)["performanceInsightsEnabled"] is True
     assert one(prod, VPC)["natGateways"] == {"strategy": "OnePerAz"}
     assert one(dev, VPC)["natGateways"] == {"strategy": "Single"}
@@ -88,7 +93,8 @@ def test_dr_is_a_standby_with_services_at_zero_and_prod_replicates_backups() -> 
     dr, prod = planned("dr"), planned("prod")
     assert {s.inputs["desiredCount"] for s in of_type(dr, SERVICE)} == {0}
     [replication] = of_type(prod, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
-    assert replication.provider and "metastore-replica-region" in replication.provider
+    assert replication.provider
+    assert "metastore-replica-region" in replication.provider
     assert not of_type(dr, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
 
 
@@ -154,7 +160,7 @@ def test_spot_workers_where_configured() -> None:
                 assert service.inputs["capacityProviderStrategies"][0]["capacityProvider"] == expected
 
 
-def test_adding_a_team_adds_exactly_its_resources_and_changes_no_other_urn(run_with) -> None:  # noqa: ANN001
+def test_adding_a_team_adds_exactly_its_resources_and_changes_no_other_urn(run_with) -> None:
     base = planned("dev")
 
     def add_team(values: dict[str, Any]) -> None:
@@ -166,4 +172,6 @@ def test_adding_a_team_adds_exactly_its_resources_and_changes_no_other_urn(run_w
     added = after - before
     assert all("finance" in urn for urn in added), sorted(u for u in added if "finance" not in u)
     added_types = Counter(grown.get(u).type for u in added)
-    assert added_types[QUEUE] == 2 and added_types[SERVICE] == 1 and added_types[ACCESS_POINT] == 1
+    assert added_types[QUEUE] == 2
+    assert added_types[SERVICE] == 1
+    assert added_types[ACCESS_POINT] == 1

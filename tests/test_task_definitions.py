@@ -30,7 +30,8 @@ TARGETS = GrantTargets(
 
 def test_scheduler_task_migrates_the_database_first() -> None:
     migrate, scheduler = [container_definition(c, ARNS) for c in task_containers(CONFIG, "scheduler", ENDPOINTS, "lg")]
-    assert migrate["name"] == "db-migrate" and migrate["essential"] is False
+    assert migrate["name"] == "db-migrate"
+    assert migrate["essential"] is False
     assert {"name": "_AIRFLOW_DB_MIGRATE", "value": "true"} in migrate["environment"]
     assert {"name": "_AIRFLOW_WWW_USER_PASSWORD", "valueFrom": "arn:secret:admin-password"} in migrate["secrets"]
     assert scheduler["dependsOn"] == [{"containerName": "db-migrate", "condition": "SUCCESS"}]
@@ -41,7 +42,9 @@ def test_scheduler_task_migrates_the_database_first() -> None:
 def test_worker_container_mounts_only_its_team_read_only_and_stops_gracefully() -> None:
     ml = next(t for t in CONFIG.teams if t.name == "ml")
     [worker] = [container_definition(c, ARNS) for c in task_containers(CONFIG, "worker", ENDPOINTS, "lg", ml)]
-    assert worker["mountPoints"] == [{"sourceVolume": "dags-ml", "containerPath": "/opt/airflow/dags/ml", "readOnly": True}]
+    assert worker["mountPoints"] == [
+        {"sourceVolume": "dags-ml", "containerPath": "/opt/airflow/dags/ml", "readOnly": True}
+    ]
     assert worker["stopTimeout"] == STOP_TIMEOUT_SECONDS == 120
     assert worker["portMappings"][0]["containerPort"] == 8793
     assert worker["logConfiguration"]["options"]["awslogs-group"] == "lg"
@@ -67,7 +70,9 @@ def test_a_worker_reads_its_own_queue_mounts_its_own_dags_writes_its_own_logs() 
     assert grants["sqs:ReceiveMessage"] == ["arn:aws:sqs:r:1:ml"]
     assert grants["s3:PutObject"] == ["arn:aws:s3:::logs/task-logs/ml/*", "arn:aws:s3:::data/teams/ml/*"]
     assert "elasticfilesystem:ClientWrite" not in grants
-    efs = next(s for s in task_role_statements("worker", TARGETS, "ml", "ml") if "elasticfilesystem:ClientMount" in s["Action"])
+    efs = next(
+        s for s in task_role_statements("worker", TARGETS, "ml", "ml") if "elasticfilesystem:ClientMount" in s["Action"]
+    )
     assert efs["Condition"] == {"StringEquals": {"elasticfilesystem:AccessPointArn": ["arn:ap/ml"]}}
 
 
@@ -76,7 +81,7 @@ def test_core_roles_never_consume_queues_or_write_dags(role: str) -> None:
     grants = _actions(task_role_statements(role, TARGETS, None, None))  # type: ignore[arg-type]
     assert "sqs:ReceiveMessage" not in grants
     assert "elasticfilesystem:ClientWrite" not in grants
-    assert all("*" != r for resources in grants.values() for r in resources)
+    assert all(r != "*" for resources in grants.values() for r in resources)
 
 
 def test_scheduler_sends_to_every_queue_and_api_server_only_reads_logs() -> None:

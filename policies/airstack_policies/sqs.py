@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -85,6 +84,18 @@ def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> Non
                 queue.urn,
             )
 
+    _check_celery_processes(args, report, queues, longest, by_url, margin)
+
+
+def _check_celery_processes(
+    args: StackValidationArgs,
+    report: ReportViolation,
+    queues: list[Any],
+    longest: dict[str, int],
+    by_url: dict[str, Any],
+    margin: int,
+) -> None:
+    """Every Celery process's own visibility timeout covers the longest task of each queue it uses."""
     for task_definition in args.resources:
         if task_definition.resource_type != TASK_DEFINITION:
             continue
@@ -153,14 +164,16 @@ def _check_task_timeout(args: ResourceValidationArgs, report: ReportViolation) -
         if timeout is None or timeout <= 0:
             report(
                 f"{label} has {TASK_TIMEOUT_ENV}={raw!r}; set it to the longest task in seconds so that a task "
-                "cannot outlive its queue's visibility timeout"
+                "cannot outlive its queue's visibility timeout",
+                None,
             )
             continue
         visibility = as_int(env.get(VISIBILITY_ENV))
         if visibility is not None and _required(timeout, margin) > visibility:
             report(
                 f"{label} lets tasks run {timeout} s, but {VISIBILITY_ENV} is {visibility} s; tasks need "
-                f"{_required(timeout, margin)} s of visibility (+{margin}%), or a shorter timeout"
+                f"{_required(timeout, margin)} s of visibility (+{margin}%), or a shorter timeout",
+                None,
             )
 
 
@@ -217,7 +230,8 @@ def _check_sqs_encrypted(args: ResourceValidationArgs, report: ReportViolation) 
         return
     report(
         f"queue {args.name} is not encrypted at rest; set sqsManagedSseEnabled: true or a kmsMasterKeyId "
-        f"(task arguments travel in these messages)"
+        f"(task arguments travel in these messages)",
+        None,
     )
 
 
@@ -232,4 +246,3 @@ sqs_encrypted = ResourceValidationPolicy(
 )
 
 POLICIES = [sqs_visibility_covers_longest_task, airflow_task_timeout_bounded, sqs_dead_letter_queue, sqs_encrypted]
-__all__ = ["POLICIES", "json"]

@@ -189,7 +189,7 @@ def _db_check(attribute: str, wanted: object, why: str):  # noqa: ANN202
             return
         value = args.props.get(attribute)
         if value is not wanted:
-            report(f"database {args.name} has {attribute} {value!r}; it must be {wanted!r} ({why})")
+            report(f"database {args.name} has {attribute} {value!r}; it must be {wanted!r} ({why})", None)
 
     return validate
 
@@ -218,7 +218,7 @@ rds_deletion_protection = ResourceValidationPolicy(
 
 def _check_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == DB_INSTANCE and args.props.get("publiclyAccessible") is True:
-        report(f"database {args.name} is publiclyAccessible; the metastore lives in isolated subnets only")
+        report(f"database {args.name} is publiclyAccessible; the metastore lives in isolated subnets only", None)
 
 
 rds_not_public = ResourceValidationPolicy(
@@ -237,7 +237,8 @@ def _check_backups(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if days is None or days < minimum:
         report(
             f"database {args.name} keeps backups for {days if days is not None else 'the default 0/1'} days; "
-            f"this environment needs backupRetentionPeriod of at least {minimum}"
+            f"this environment needs backupRetentionPeriod of at least {minimum}",
+            None,
         )
 
 
@@ -259,7 +260,7 @@ rds_backups = ResourceValidationPolicy(
 
 def _check_efs_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == FILE_SYSTEM and args.props.get("encrypted") is not True:
-        report(f"file system {args.name} is not encrypted at rest; set encrypted: true")
+        report(f"file system {args.name} is not encrypted at rest; set encrypted: true", None)
 
 
 efs_encrypted = ResourceValidationPolicy(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -64,12 +65,14 @@ def _check_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolati
             if _SECRET_NAME.search(_last_segment(name)) and value:
                 report(
                     f"container {container.get('name')} of {args.name} passes {name} as plain environment; "
-                    "store it in Secrets Manager and pass it under `secrets` (valueFrom)"
+                    "store it in Secrets Manager and pass it under `secrets` (valueFrom)",
+                    None,
                 )
             elif _CREDENTIAL_URI.search(value) or _CREDENTIAL_JSON.search(value):
                 report(
                     f"container {container.get('name')} of {args.name} has credentials inside {name}; pass the "
-                    "value under `secrets` (valueFrom) instead"
+                    "value under `secrets` (valueFrom) instead",
+                    None,
                 )
 
 
@@ -90,9 +93,9 @@ def _check_private_networking(args: ResourceValidationArgs, report: ReportViolat
     if args.resource_type == SERVICE:
         network = args.props.get("networkConfiguration") or {}
         if network.get("assignPublicIp") is True:
-            report(f"service {args.name} gives its tasks public IPs; run them in private subnets behind NAT")
+            report(f"service {args.name} gives its tasks public IPs; run them in private subnets behind NAT", None)
     if args.resource_type == TASK_DEFINITION and args.props.get("networkMode") not in (None, "awsvpc"):
-        report(f"task definition {args.name} uses networkMode {args.props.get('networkMode')}; use awsvpc")
+        report(f"task definition {args.name} uses networkMode {args.props.get('networkMode')}; use awsvpc", None)
 
 
 ecs_private_networking = ResourceValidationPolicy(
@@ -106,7 +109,7 @@ ecs_private_networking = ResourceValidationPolicy(
 )
 
 
-def _ports(props: dict[str, Any]) -> tuple[int | None, int | None]:
+def _ports(props: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return as_int(props.get("fromPort")), as_int(props.get("toPort"))
 
 
@@ -125,7 +128,9 @@ def _check_open_ingress(args: StackValidationArgs, report: ReportViolation) -> N
         or any(d.urn == g.urn for d in lb.property_dependencies.get("securityGroups") or [])
     }
 
-    def judge(owner_urn: str | None, label: str, urn: str, cidrs: list[str], ports: tuple[int | None, int | None]) -> None:
+    def judge(
+        owner_urn: str | None, label: str, urn: str, cidrs: list[str], ports: tuple[int | None, int | None]
+    ) -> None:
         open_cidrs = [c for c in cidrs if c in OPEN_CIDRS]
         if not open_cidrs:
             return
@@ -172,17 +177,20 @@ def _check_https(args: ResourceValidationArgs, report: ReportViolation) -> None:
     actions = [a for a in as_list(args.props.get("defaultActions")) if isinstance(a, dict)]
     if protocol == "HTTP":
         redirects = [a for a in actions if a.get("type") == "redirect"]
-        if not redirects or any(str((a.get("redirect") or {}).get("protocol", "")).upper() != "HTTPS" for a in redirects):
-            report(f"listener {args.name} serves plain HTTP; its only action must redirect to HTTPS")
+        if not redirects or any(
+            str((a.get("redirect") or {}).get("protocol", "")).upper() != "HTTPS" for a in redirects
+        ):
+            report(f"listener {args.name} serves plain HTTP; its only action must redirect to HTTPS", None)
     elif protocol == "HTTPS":
         policy = str(args.props.get("sslPolicy") or "")
         if not MODERN_TLS_POLICIES.match(policy):
             report(
                 f"listener {args.name} uses TLS policy {policy or '(default)'}; use ELBSecurityPolicy-TLS13-1-2-2021-06"
-                " or another TLS 1.2+ policy"
+                " or another TLS 1.2+ policy",
+                None,
             )
         if not args.props.get("certificateArn"):
-            report(f"listener {args.name} has no certificateArn")
+            report(f"listener {args.name} has no certificateArn", None)
 
 
 alb_https_only = ResourceValidationPolicy(
@@ -230,10 +238,10 @@ def _check_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> N
         for s in statements(document):
             found = _wildcard(s)
             if found:
-                report(f"{args.name} allows {found}; grant the actions and resources the role needs")
-    if args.resource_type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-        if str(args.props.get("policyArn")) in _ADMIN_POLICIES:
-            report(f"{args.name} attaches {args.props.get('policyArn')}; grant the actions the role needs")
+                report(f"{args.name} allows {found}; grant the actions and resources the role needs", None)
+    attachment = args.resource_type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    if attachment and str(args.props.get("policyArn")) in _ADMIN_POLICIES:
+        report(f"{args.name} attaches {args.props.get('policyArn')}; grant the actions the role needs", None)
 
 
 iam_no_wildcard_admin = ResourceValidationPolicy(
@@ -252,7 +260,7 @@ def _check_retention(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     days = as_int(args.props.get("retentionInDays"))
     if not days:
-        report(f"log group {args.name} keeps logs forever; set retentionInDays (e.g. 30)")
+        report(f"log group {args.name} keeps logs forever; set retentionInDays (e.g. 30)", None)
 
 
 log_retention_set = ResourceValidationPolicy(
@@ -272,12 +280,15 @@ def _check_remote_logging(args: ResourceValidationArgs, report: ReportViolation)
         env = environment(container)
         label = f"container {container.get('name')} of {args.name}"
         if env.get("AIRFLOW__LOGGING__REMOTE_LOGGING", "").lower() != "true":
-            report(f"{label} keeps task logs on the container's disk, which Fargate discards; set "
-                   "AIRFLOW__LOGGING__REMOTE_LOGGING=True")
+            report(
+                f"{label} keeps task logs on the container's disk, which Fargate discards; set "
+                "AIRFLOW__LOGGING__REMOTE_LOGGING=True",
+                None,
+            )
         elif not env.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "").startswith("s3://"):
-            report(f"{label} enables remote logging without an s3:// AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER")
+            report(f"{label} enables remote logging without an s3:// AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", None)
         if (container.get("logConfiguration") or {}).get("logDriver") != "awslogs":
-            report(f"{label} has no awslogs log configuration; its output would be lost with the task")
+            report(f"{label} has no awslogs log configuration; its output would be lost with the task", None)
 
 
 remote_logging_enabled = ResourceValidationPolicy(
@@ -306,7 +317,7 @@ def _check_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     tags = args.props.get("tags") or {}
     missing = [t for t in required if not (isinstance(tags, dict) and tags.get(t))]
     if missing:
-        report(f"{args.name} lacks the tags {', '.join(missing)}; costs and owners cannot be traced without them")
+        report(f"{args.name} lacks the tags {', '.join(missing)}; costs and owners cannot be traced without them", None)
 
 
 required_tags = ResourceValidationPolicy(
