@@ -28,6 +28,8 @@ LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
+QUEUE_BY_DIRECTORY_ENV = "AIRSTACK_QUEUE_BY_DAG_DIRECTORY"
+"""Read by the image's cluster policy: a task runs on the queue of the team whose directory holds its DAG."""
 LOG_FILENAME_TEMPLATE = (
     "{{ ti.queue }}/dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
     "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
@@ -91,8 +93,6 @@ class Endpoints:
     execution_api_url: str
     secrets_prefix: str
     """Secrets Manager name prefix for Airflow connections and variables (``airstack/<stack>``)."""
-    sqs_endpoint_url: str | None = None
-    """Only for local stand-ins (moto); AWS itself needs none."""
 
 
 @dataclass(frozen=True)
@@ -148,11 +148,9 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
             }
         ),
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(teams)),
-        "AIRSTACK_TEAM_QUEUES": json.dumps({t.name: t.queue_name for t in config.teams}, sort_keys=True),
+        QUEUE_BY_DIRECTORY_ENV: json.dumps({t.directory: t.queue_name for t in config.teams}, sort_keys=True),
         "AIRSTACK_ENVIRONMENT": config.environment,
     }
-    if endpoints.sqs_endpoint_url:
-        env["AIRSTACK_SQS_ENDPOINT_URL"] = endpoints.sqs_endpoint_url
     if role == "api-server":
         env["AIRFLOW__API__PORT"] = str(API_PORT)
         env["AIRFLOW__API__EXPOSE_CONFIG"] = "False"

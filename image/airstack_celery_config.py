@@ -1,0 +1,44 @@
+"""Celery settings the core image adds to Airflow's: SQS predefined queues, no remote control, no events.
+
+Selected with ``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=airstack_celery_config.CELERY_CONFIG``. The queue URLs come
+from ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` (queue name -> URL), rendered per process by airstack, so workers
+need no sqs:ListQueues or sqs:CreateQueue. The visibility timeout stays Airflow's own setting
+(``AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT``), which DEFAULT_CELERY_CONFIG already reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
+
+
+def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Airflow's default Celery config with the SQS settings airstack needs."""
+    queues = json.loads(environ.get(QUEUES_ENV) or "{}")
+    if not isinstance(queues, dict) or not queues:
+        raise RuntimeError(f"{QUEUES_ENV} must map each Celery queue to its SQS URL")
+    options = dict(default.get("broker_transport_options") or {})
+    if "visibility_timeout" not in options:
+        raise RuntimeError("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT is not set")
+    options["predefined_queues"] = {name: {"url": url} for name, url in sorted(queues.items())}
+    return {
+        **default,
+        "broker_transport_options": options,
+        # SQS supports neither remote control nor events (and so no Flower).
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use, so that importing this module needs no Airflow (tests) and reads the live env.
+    if name != "CELERY_CONFIG":
+        raise AttributeError(name)
+    from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+
+    return build(DEFAULT_CELERY_CONFIG, os.environ)

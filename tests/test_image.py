@@ -1,0 +1,72 @@
+"""The core image's Python: the Celery SQS config and the cluster policy that routes tasks to team queues."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+from airstack.stackfile import read_stack_file
+from components.airflow_settings import QUEUE_BY_DIRECTORY_ENV, QUEUES_ENV, Endpoints, render
+
+IMAGE = Path(__file__).resolve().parent.parent / "image"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, IMAGE / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONFIG = read_stack_file("prod").load()
+ENDPOINTS = Endpoints("logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p")
+ML = next(t for t in CONFIG.teams if t.name == "ml")
+
+
+def test_worker_celery_config_has_only_its_queue_and_no_remote_control() -> None:
+    env = render(CONFIG, "worker", ENDPOINTS, ML).environment
+    default = {"broker_transport_options": {"visibility_timeout": int(env[
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"])}, "task_acks_late": True}  # fmt: skip
+    config = load("airstack_celery_config").build(default, env)
+    assert config["broker_transport_options"] == {
+        "visibility_timeout": 9000,
+        "predefined_queues": {"ml": {"url": "https://sqs/ml"}},
+    }
+    assert config["worker_enable_remote_control"] is False
+    assert config["task_acks_late"] is True
+
+
+def test_celery_config_refuses_a_missing_visibility_or_queue_map() -> None:
+    module = load("airstack_celery_config")
+    with pytest.raises(RuntimeError, match="VISIBILITY_TIMEOUT is not set"):
+        module.build({"broker_transport_options": {}}, {QUEUES_ENV: json.dumps({"ml": "u"})})
+    with pytest.raises(RuntimeError, match="must map each Celery queue"):
+        module.build({"broker_transport_options": {"visibility_timeout": 1}}, {})
+
+
+def test_celery_config_is_built_from_airflows_defaults_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = ModuleType("airflow.providers.celery.executors.default_celery")
+    provider.DEFAULT_CELERY_CONFIG = {"broker_transport_options": {"visibility_timeout": 36000}}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "airflow.providers.celery.executors.default_celery", provider)
+    monkeypatch.setenv(QUEUES_ENV, json.dumps({"analytics": "https://sqs/analytics"}))
+    config = load("airstack_celery_config").CELERY_CONFIG
+    assert config["broker_transport_options"]["predefined_queues"] == {"analytics": {"url": "https://sqs/analytics"}}
+
+
+def test_cluster_policy_routes_each_task_to_its_teams_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = render(CONFIG, "dag-processor", ENDPOINTS).environment
+    monkeypatch.setenv(QUEUE_BY_DIRECTORY_ENV, env[QUEUE_BY_DIRECTORY_ENV])
+    policy = load("airflow_local_settings")
+    task = SimpleNamespace(queue="analytics", dag=SimpleNamespace(fileloc="/opt/airflow/dags/ml/train.py"))
+    policy.task_policy(task)
+    assert task.queue == "ml"  # a DAG cannot borrow another team's workers
+    outside = SimpleNamespace(queue="default", dag=SimpleNamespace(fileloc="/tmp/elsewhere.py"))
+    policy.task_policy(outside)
+    assert outside.queue == "default"
