@@ -44,6 +44,7 @@ class Resource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     secret_inputs: frozenset[str] = frozenset()
     """Top-level input names whose value is (or contains) a secret."""
+    ignore_changes: tuple[str, ...] = ()
 
     def masked_inputs(self) -> dict[str, Any]:
         return {k: SECRET_MASK if k in self.secret_inputs else v for k, v in self.inputs.items()}
@@ -88,6 +89,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
             "protect": bool(request.protect),
             "provider": request.provider or None,
             "deps": {k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+            "ignore_changes": list(request.ignoreChanges),
         }
         return response
 
@@ -169,6 +171,7 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
                 provider=request["provider"],
                 property_dependencies=request["deps"],
                 secret_inputs=frozenset(secret_keys),
+                ignore_changes=tuple(request["ignore_changes"]),
             )
         )
     return ProgramRun(stack=stack_file.stack, project=project, resources=resources, outputs=outputs)

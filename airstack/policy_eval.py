@@ -94,7 +94,7 @@ def settings_for(policy: Policy, pack_config: Mapping[str, Any]) -> PolicySettin
 def _options(resource: Resource) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=resource.protect,
-        ignore_changes=[],
+        ignore_changes=list(resource.ignore_changes),
         delete_before_replace=None,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -10,7 +9,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, statement, with_tags
+from components.common import child, deny_insecure_transport, statement, with_tags
 
 Access = Literal["read", "write", "readwrite"]
 _ACTIONS: dict[Access, tuple[str, ...]] = {
@@ -143,23 +142,7 @@ class Buckets(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyInsecureTransport",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
+            policy=bucket.arn.apply(lambda arn: deny_insecure_transport("*", "s3:*", [arn, f"{arn}/*"])),
             opts=child(self),
         )
         return PrivateBucket(bucket)

@@ -33,5 +33,21 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
+def deny_insecure_transport(principal: Any, actions: str, resources: Sequence[str]) -> str:
+    """A resource policy that refuses every request not made over TLS."""
+    return policy_document(
+        [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": principal,
+                "Action": actions,
+                "Resource": list(resources),
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    )
+
+
 def statement(actions: Sequence[str], resources: Sequence[str], **extra: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources), **extra}

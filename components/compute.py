@@ -258,7 +258,8 @@ class Compute(pulumi.ComponentResource):
                 assign_public_ip=False,
             ),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-            deployment_minimum_healthy_percent=100 if spec.role == "api-server" else 0 if spec.role == "worker" else 50,
+            # New tasks start before old ones stop, so a deploy never leaves a role (or a team) without capacity.
+            deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             load_balancers=[
                 aws.ecs.ServiceLoadBalancerArgs(
@@ -276,7 +277,8 @@ class Compute(pulumi.ComponentResource):
             opts=child(
                 self,
                 depends_on=[self._capacity, args.listener],
-                ignore_changes=["desiredCount"] if spec.role == "worker" else None,
+                # Application Auto Scaling owns the count of scaled and hibernating services; `up` must not undo it.
+                ignore_changes=["desiredCount"] if self._scaled(spec) else None,
             ),
         )
         self._scaling(spec, name, service)
@@ -311,9 +313,12 @@ class Compute(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------------------------------- scaling
 
+    def _scaled(self, spec: _ServiceSpec) -> bool:
+        return spec.team is not None or self._args.config.schedule.hibernate
+
     def _scaling(self, spec: _ServiceSpec, name: str, service: aws.ecs.Service) -> None:
         config = self._args.config
-        if spec.team is None and not config.schedule.hibernate:
+        if not self._scaled(spec):
             return
         low = self._desired_count(spec)
         high = spec.team.workers.max if spec.team else low
@@ -352,6 +357,29 @@ class Compute(pulumi.ComponentResource):
                 opts=child(self),
             )
 
+    def _step_policy(
+        self,
+        name: str,
+        target: aws.appautoscaling.Target,
+        adjustment_type: str,
+        cooldown: int,
+        step: aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs,
+    ) -> aws.appautoscaling.Policy:
+        return aws.appautoscaling.Policy(
+            name,
+            policy_type="StepScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
+                adjustment_type=adjustment_type,
+                cooldown=cooldown,
+                metric_aggregation_type="Maximum",
+                step_adjustments=[step],
+            ),
+            opts=child(self),
+        )
+
     def _queue_scaling(self, team: Team, name: str, target: aws.appautoscaling.Target) -> None:
         """Scale out while tasks wait; scale in to the minimum only when the queue is empty and idle.
 
@@ -359,41 +387,23 @@ class Compute(pulumi.ComponentResource):
         shrink only after its queue has had nothing visible or in flight for a while.
         """
         queue = self._args.queues[team.queue_name]
-        scale_out = aws.appautoscaling.Policy(
+        scale_out = self._step_policy(
             f"{name}-scale-out",
-            policy_type="StepScaling",
-            service_namespace=target.service_namespace,
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
-            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
-                adjustment_type="ChangeInCapacity",
-                cooldown=120,
-                metric_aggregation_type="Maximum",
-                step_adjustments=[
-                    aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-                        metric_interval_lower_bound="0", scaling_adjustment=1
-                    )
-                ],
+            target,
+            "ChangeInCapacity",
+            cooldown=120,
+            step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                metric_interval_lower_bound="0", scaling_adjustment=1
             ),
-            opts=child(self),
         )
-        scale_in = aws.appautoscaling.Policy(
+        scale_in = self._step_policy(
             f"{name}-scale-in",
-            policy_type="StepScaling",
-            service_namespace=target.service_namespace,
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
-            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
-                adjustment_type="ExactCapacity",
-                cooldown=300,
-                metric_aggregation_type="Maximum",
-                step_adjustments=[
-                    aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-                        metric_interval_upper_bound="0", scaling_adjustment=team.workers.min
-                    )
-                ],
+            target,
+            "ExactCapacity",
+            cooldown=300,
+            step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                metric_interval_upper_bound="0", scaling_adjustment=team.workers.min
             ),
-            opts=child(self),
         )
         tags = self._args.tags
         aws.cloudwatch.MetricAlarm(

@@ -5,14 +5,13 @@ Airflow mounts these read-only through IAM-authorised mounts; only the DAG deplo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, with_tags
+from components.common import child, deny_insecure_transport, with_tags
 
 AIRFLOW_UID = 50000
 AIRFLOW_GID = 0
@@ -60,23 +59,7 @@ class DagStorage(pulumi.ComponentResource):
         aws.efs.FileSystemPolicy(
             f"{name}-policy",
             file_system_id=fs.id,
-            policy=fs.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyUnencryptedTransport",
-                                "Effect": "Deny",
-                                "Principal": {"AWS": "*"},
-                                "Action": "*",
-                                "Resource": arn,
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
+            policy=fs.arn.apply(lambda arn: deny_insecure_transport({"AWS": "*"}, "*", [arn])),
             opts=child(self),
         )
         for index in range(args.subnet_count):

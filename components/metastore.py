@@ -92,7 +92,6 @@ class Metastore(pulumi.ComponentResource):
             performance_insights_retention_period=7 if args.performance_insights else None,
             auto_minor_version_upgrade=True,
             iam_database_authentication_enabled=True,
-            enabled_cloudwatch_logs_exports=["postgresql"],
             tags=with_tags(args.tags, Name=f"airstack-{args.stack}-metastore"),
             opts=child(self, protect=args.protect),
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child
+from components.common import child, policy_document
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,48 @@ class MonitoringArgs:
     tags: Mapping[str, str]
 
 
+def alert_key_policy(account_id: str) -> str:
+    return policy_document(
+        [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ]
+    )
+
+
 class Monitoring(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:monitoring:Monitoring", name, None, opts)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        # CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns key: its key policy does not
+        # let cloudwatch.amazonaws.com use it. The topic gets its own key that does.
+        key = aws.kms.Key(
+            f"{name}-alerts-key",
+            description=f"airstack {args.stack}: encrypts the alert topic; usable by CloudWatch alarms",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            policy=account.apply(alert_key_policy),
+            tags=args.tags,
+            opts=child(self),
+        )
         topic = aws.sns.Topic(
             f"{name}-alerts",
             name=f"airstack-{args.stack}-alerts",
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=key.arn,
             tags=args.tags,
             opts=child(self),
         )

@@ -175,3 +175,28 @@ def test_adding_a_team_adds_exactly_its_resources_and_changes_no_other_urn(run_w
     assert added_types[QUEUE] == 2
     assert added_types[SERVICE] == 1
     assert added_types[ACCESS_POINT] == 1
+
+
+def test_autoscaled_and_hibernating_services_leave_their_count_to_autoscaling() -> None:
+    dev, prod = planned("dev"), planned("prod")
+    assert {s.inputs["name"]: s.ignore_changes for s in of_type(dev, SERVICE)} == {
+        s.inputs["name"]: ("desiredCount",) for s in of_type(dev, SERVICE)
+    }
+    assert {s.inputs["name"] for s in of_type(prod, SERVICE) if s.ignore_changes} == {
+        "worker-analytics", "worker-ml", "worker-reporting",
+    }  # fmt: skip
+    for service in of_type(prod, SERVICE):
+        assert service.inputs["deploymentMinimumHealthyPercent"] == 100
+
+
+def test_alarms_can_publish_to_the_encrypted_alert_topic(stack_run: ProgramRun) -> None:
+    [topic] = of_type(stack_run, "aws:sns/topic:Topic")
+    [key] = of_type(stack_run, "aws:kms/key:Key")
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    cloudwatch = next(s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    alarms = of_type(stack_run, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    dead_letter = [a for a in alarms if "dead-letters" in a.name]
+    assert len(dead_letter) == len(read_stack_file(stack_run.stack).load().teams)
+    assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in dead_letter)
