@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -311,8 +312,10 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 def test_the_pack_runs_under_the_pulumi_engine_protocol() -> None:
     """Start the pack as `pulumi preview --policy-pack policies` does and ask its analyzer over gRPC."""
+    # CI points this at a venv holding only policies/requirements.txt, as the Pulumi CLI would build it.
+    python = os.environ.get("AIRSTACK_PACK_PYTHON", sys.executable)
     process = subprocess.Popen(
-        [sys.executable, "__main__.py"], cwd=POLICY_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [python, "__main__.py"], cwd=POLICY_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
