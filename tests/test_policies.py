@@ -161,7 +161,7 @@ CASES: dict[str, Case] = {
     # sqs-encrypted
     "sqs encrypted": Case("sqs-encrypted", [queue()]),
     "sqs kms": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=None, kmsMasterKeyId="alias/x")]),
-    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q is not encrypted at rest"]),
+    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q has sqsManagedSseEnabled False and no kmsMasterKeyId; it must set"]),
     # s3
     "bucket ok": Case("s3-public-access-blocked", bucket_parts()),
     "no public access block": Case("s3-public-access-blocked", bucket_parts(skip=("pab",)),
@@ -192,16 +192,16 @@ CASES: dict[str, Case] = {
     "db protected": Case("rds-deletion-protection", [db()]),
     "db deletable": Case("rds-deletion-protection", [db(deletionProtection=None)], ["has deletionProtection None"]),
     "db private": Case("rds-not-public", [db()]),
-    "db public": Case("rds-not-public", [db(publiclyAccessible=True)], ["database db is publiclyAccessible"]),
+    "db public": Case("rds-not-public", [db(publiclyAccessible=True)], ["database db has publiclyAccessible True; it must be False"]),
     "backups ok": Case("rds-backups", [db()], config={"rds-backups": {"minimumRetentionDays": 7}}),
     "backups short": Case("rds-backups", [db(backupRetentionPeriod=3)], [
         "database db keeps backups for 3 days; this environment needs backupRetentionPeriod of at least 7"],
         config={"rds-backups": {"minimumRetentionDays": 7}}),
     # efs
     "efs ok": Case("efs-encrypted", efs()),
-    "efs plain": Case("efs-encrypted", efs(encrypted=False), ["file system fs is not encrypted at rest"]),
+    "efs plain": Case("efs-encrypted", efs(encrypted=False), ["file system fs has encrypted False; it must be True"]),
     "efs backed up": Case("efs-backups", efs()),
-    "efs not backed up": Case("efs-backups", efs(backup="DISABLED"), ["file system fs has no enabled EFS BackupPolicy"]),
+    "efs not backed up": Case("efs-backups", efs(backup="DISABLED"), ["file system fs has a BackupPolicy with status DISABLED; it needs a BackupPolicy with status ENABLED"]),
     # ecs
     "secrets by reference": Case("ecs-no-plaintext-secrets", [celery_task(AIRFLOW__SECRETS__BACKEND="x.SecretsManagerBackend")]),
     "plain sql conn": Case("ecs-no-plaintext-secrets", [celery_task(
@@ -212,7 +212,7 @@ CASES: dict[str, Case] = {
     "private service": Case("ecs-private-networking", [res("aws:ecs/service:Service", "svc",
         networkConfiguration={"assignPublicIp": False})]),
     "public service": Case("ecs-private-networking", [res("aws:ecs/service:Service", "svc",
-        networkConfiguration={"assignPublicIp": True})], ["service svc gives its tasks public IPs"]),
+        networkConfiguration={"assignPublicIp": True})], ["service svc has assignPublicIp True; it must be False"]),
     # network
     "alb 443 open": Case("sg-no-open-ingress", security_groups(443)),
     "alb 8080 open": Case("sg-no-open-ingress", security_groups(8080), ["rule rule opens ports 8080-8080 to 0.0.0.0/0"]),
@@ -226,7 +226,7 @@ CASES: dict[str, Case] = {
     "http redirect": Case("alb-https-only", [res("aws:lb/listener:Listener", "http", protocol="HTTP",
         defaultActions=[{"type": "redirect", "redirect": {"protocol": "HTTPS"}}])]),
     "http forward": Case("alb-https-only", [res("aws:lb/listener:Listener", "http", protocol="HTTP",
-        defaultActions=[{"type": "forward"}])], ["listener http serves plain HTTP"]),
+        defaultActions=[{"type": "forward"}])], ["listener http serves plain HTTP with actions forward; its only action must redirect to HTTPS"]),
     "old tls": Case("alb-https-only", [res("aws:lb/listener:Listener", "https", protocol="HTTPS",
         sslPolicy="ELBSecurityPolicy-2016-08", certificateArn="arn:cert")], ["uses TLS policy ELBSecurityPolicy-2016-08"]),
     # identity, logs, tags, protection
@@ -240,10 +240,10 @@ CASES: dict[str, Case] = {
         policyArn="arn:aws:iam::aws:policy/AdministratorAccess")], ["a attaches arn:aws:iam::aws:policy/AdministratorAccess"]),
     "retention set": Case("log-retention-set", [res("aws:cloudwatch/logGroup:LogGroup", "lg", retentionInDays=30, tags=TAGS)]),
     "retention forever": Case("log-retention-set", [res("aws:cloudwatch/logGroup:LogGroup", "lg", tags=TAGS)],
-        ["log group lg keeps logs forever"]),
+        ["log group lg has retentionInDays None, so it keeps logs forever"]),
     "remote logs": Case("remote-logging-enabled", [celery_task()]),
     "local logs": Case("remote-logging-enabled", [celery_task(AIRFLOW__LOGGING__REMOTE_LOGGING="False")],
-        ["keeps task logs on the container's disk"]),
+        ["has AIRFLOW__LOGGING__REMOTE_LOGGING='False', so task logs stay on the container's disk"]),
     "tagged": Case("required-tags", [queue()]),
     "untagged": Case("required-tags", [res("aws:sqs/queue:Queue", "q", tags={"Owner": "x"})],
         ["q lacks the tags Environment, CostCenter, ManagedBy"]),
@@ -277,6 +277,8 @@ def test_rule(case: Case) -> None:
     for violation, expected in zip(violations, case.expected, strict=True):
         assert expected in violation.message
         assert violation.urn in {r.urn for r in case.resources}
+        named = next(r.name for r in case.resources if r.urn == violation.urn)
+        assert named in violation.message, "a violation names the resource it is about"
 
 
 @pytest.mark.parametrize("stack", STACKS)

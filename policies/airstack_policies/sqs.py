@@ -229,8 +229,9 @@ def _check_sqs_encrypted(args: ResourceValidationArgs, report: ReportViolation) 
     if args.props.get("sqsManagedSseEnabled") is True or args.props.get("kmsMasterKeyId"):
         return
     report(
-        f"queue {args.name} is not encrypted at rest; set sqsManagedSseEnabled: true or a kmsMasterKeyId "
-        f"(task arguments travel in these messages)",
+        f"queue {args.name} has sqsManagedSseEnabled {args.props.get('sqsManagedSseEnabled')!r} and no "
+        "kmsMasterKeyId; it must set sqsManagedSseEnabled True or a kmsMasterKeyId (task arguments travel in "
+        "these messages)",
         None,
     )
 

@@ -218,7 +218,11 @@ rds_deletion_protection = ResourceValidationPolicy(
 
 def _check_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == DB_INSTANCE and args.props.get("publiclyAccessible") is True:
-        report(f"database {args.name} is publiclyAccessible; the metastore lives in isolated subnets only", None)
+        report(
+            f"database {args.name} has publiclyAccessible True; it must be False (the metastore lives in isolated "
+            "subnets only)",
+            None,
+        )
 
 
 rds_not_public = ResourceValidationPolicy(
@@ -260,7 +264,7 @@ rds_backups = ResourceValidationPolicy(
 
 def _check_efs_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == FILE_SYSTEM and args.props.get("encrypted") is not True:
-        report(f"file system {args.name} is not encrypted at rest; set encrypted: true", None)
+        report(f"file system {args.name} has encrypted {args.props.get('encrypted')!r}; it must be True", None)
 
 
 efs_encrypted = ResourceValidationPolicy(
@@ -274,9 +278,10 @@ efs_encrypted = ResourceValidationPolicy(
 def _check_efs_backups(args: StackValidationArgs, report: ReportViolation) -> None:
     for fs in (r for r in args.resources if r.resource_type == FILE_SYSTEM):
         policies = related(args.resources, EFS_BACKUP_POLICY, "fileSystemId", fs)
-        enabled = any((p.props.get("backupPolicy") or {}).get("status") == "ENABLED" for p in policies)
-        if not enabled:
-            report(f"file system {fs.name} has no enabled EFS BackupPolicy; add one with status ENABLED", fs.urn)
+        statuses = [str((p.props.get("backupPolicy") or {}).get("status")) for p in policies]
+        if "ENABLED" not in statuses:
+            seen = f"a BackupPolicy with status {', '.join(statuses)}" if statuses else "no BackupPolicy"
+            report(f"file system {fs.name} has {seen}; it needs a BackupPolicy with status ENABLED", fs.urn)
 
 
 efs_backups = StackValidationPolicy(

@@ -93,7 +93,9 @@ def _check_private_networking(args: ResourceValidationArgs, report: ReportViolat
     if args.resource_type == SERVICE:
         network = args.props.get("networkConfiguration") or {}
         if network.get("assignPublicIp") is True:
-            report(f"service {args.name} gives its tasks public IPs; run them in private subnets behind NAT", None)
+            report(
+                f"service {args.name} has assignPublicIp True; it must be False (tasks run in private subnets)", None
+            )
     if args.resource_type == TASK_DEFINITION and args.props.get("networkMode") not in (None, "awsvpc"):
         report(f"task definition {args.name} uses networkMode {args.props.get('networkMode')}; use awsvpc", None)
 
@@ -180,7 +182,11 @@ def _check_https(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not redirects or any(
             str((a.get("redirect") or {}).get("protocol", "")).upper() != "HTTPS" for a in redirects
         ):
-            report(f"listener {args.name} serves plain HTTP; its only action must redirect to HTTPS", None)
+            kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
+            report(
+                f"listener {args.name} serves plain HTTP with actions {kinds}; its only action must redirect to HTTPS",
+                None,
+            )
     elif protocol == "HTTPS":
         policy = str(args.props.get("sslPolicy") or "")
         if not MODERN_TLS_POLICIES.match(policy):
@@ -260,7 +266,12 @@ def _check_retention(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     days = as_int(args.props.get("retentionInDays"))
     if not days:
-        report(f"log group {args.name} keeps logs forever; set retentionInDays (e.g. 30)", None)
+        shown = args.props.get("retentionInDays")
+        report(
+            f"log group {args.name} has retentionInDays {shown!r}, so it keeps logs forever; set a number of days "
+            "(e.g. 30)",
+            None,
+        )
 
 
 log_retention_set = ResourceValidationPolicy(
@@ -279,16 +290,19 @@ def _check_remote_logging(args: ResourceValidationArgs, report: ReportViolation)
             continue
         env = environment(container)
         label = f"container {container.get('name')} of {args.name}"
-        if env.get("AIRFLOW__LOGGING__REMOTE_LOGGING", "").lower() != "true":
+        remote = env.get("AIRFLOW__LOGGING__REMOTE_LOGGING")
+        if (remote or "").lower() != "true":
             report(
-                f"{label} keeps task logs on the container's disk, which Fargate discards; set "
-                "AIRFLOW__LOGGING__REMOTE_LOGGING=True",
+                f"{label} has AIRFLOW__LOGGING__REMOTE_LOGGING={remote!r}, so task logs stay on the container's "
+                "disk, which Fargate discards; it must be True",
                 None,
             )
         elif not env.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "").startswith("s3://"):
-            report(f"{label} enables remote logging without an s3:// AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", None)
+            folder = env.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER")
+            report(f"{label} has AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER={folder!r}; it must be an s3:// URL", None)
         if (container.get("logConfiguration") or {}).get("logDriver") != "awslogs":
-            report(f"{label} has no awslogs log configuration; its output would be lost with the task", None)
+            driver = (container.get("logConfiguration") or {}).get("logDriver")
+            report(f"{label} has log driver {driver!r}; it must be awslogs, or its output is lost with the task", None)
 
 
 remote_logging_enabled = ResourceValidationPolicy(
