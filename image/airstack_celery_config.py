@@ -2,8 +2,12 @@
 
 Selected with ``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=airstack_celery_config.CELERY_CONFIG``. The queue URLs come
 from ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` (queue name -> URL), rendered per process by airstack, so workers
-need no sqs:ListQueues or sqs:CreateQueue. The visibility timeout stays Airflow's own setting
-(``AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT``), which DEFAULT_CELERY_CONFIG already reads.
+need no sqs:ListQueues or sqs:CreateQueue.
+
+The visibility timeout and region are taken from their ``AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__*`` variables
+here, not from Airflow's parsed config: Airflow ignores variables of that section until the providers'
+configuration is loaded, and whoever imports ``default_celery`` before that silently gets 86400 s, which SQS
+rejects and which would redeliver every long task. A missing value stops the process instead.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
+VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
+REGION_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__REGION"
 
 
 def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -21,9 +27,13 @@ def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, A
     queues = json.loads(environ.get(QUEUES_ENV) or "{}")
     if not isinstance(queues, dict) or not queues:
         raise RuntimeError(f"{QUEUES_ENV} must map each Celery queue to its SQS URL")
+    visibility = environ.get(VISIBILITY_ENV, "")
+    if not visibility.isdigit() or int(visibility) <= 0:
+        raise RuntimeError(f"{VISIBILITY_ENV} must be a number of seconds, not {visibility!r}")
     options = dict(default.get("broker_transport_options") or {})
-    if "visibility_timeout" not in options:
-        raise RuntimeError("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT is not set")
+    options["visibility_timeout"] = int(visibility)
+    if environ.get(REGION_ENV):
+        options["region"] = environ[REGION_ENV]
     options["predefined_queues"] = {name: {"url": url} for name, url in sorted(queues.items())}
     return {
         **default,

@@ -32,11 +32,12 @@ ML = next(t for t in CONFIG.teams if t.name == "ml")
 
 def test_worker_celery_config_has_only_its_queue_and_no_remote_control() -> None:
     env = render(CONFIG, "worker", ENDPOINTS, ML).environment
-    default = {"broker_transport_options": {"visibility_timeout": int(env[
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"])}, "task_acks_late": True}  # fmt: skip
+    # Airflow's own parse of the section, had it run before the providers' configuration was loaded:
+    default = {"broker_transport_options": {"visibility_timeout": 86400}, "task_acks_late": True}
     config = load("airstack_celery_config").build(default, env)
     assert config["broker_transport_options"] == {
         "visibility_timeout": 9000,
+        "region": "eu-west-1",
         "predefined_queues": {"ml": {"url": "https://sqs/ml"}},
     }
     assert config["worker_enable_remote_control"] is False
@@ -45,19 +46,21 @@ def test_worker_celery_config_has_only_its_queue_and_no_remote_control() -> None
 
 def test_celery_config_refuses_a_missing_visibility_or_queue_map() -> None:
     module = load("airstack_celery_config")
-    with pytest.raises(RuntimeError, match="VISIBILITY_TIMEOUT is not set"):
-        module.build({"broker_transport_options": {}}, {QUEUES_ENV: json.dumps({"ml": "u"})})
+    with pytest.raises(RuntimeError, match="VISIBILITY_TIMEOUT must be a number of seconds, not ''"):
+        module.build({"broker_transport_options": {"visibility_timeout": 86400}}, {QUEUES_ENV: json.dumps({"ml": "u"})})
     with pytest.raises(RuntimeError, match="must map each Celery queue"):
-        module.build({"broker_transport_options": {"visibility_timeout": 1}}, {})
+        module.build({"broker_transport_options": {}}, {module.VISIBILITY_ENV: "60"})
 
 
 def test_celery_config_is_built_from_airflows_defaults_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = ModuleType("airflow.providers.celery.executors.default_celery")
-    provider.DEFAULT_CELERY_CONFIG = {"broker_transport_options": {"visibility_timeout": 36000}}  # type: ignore[attr-defined]
+    provider.DEFAULT_CELERY_CONFIG = {"broker_transport_options": {"visibility_timeout": 86400}}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "airflow.providers.celery.executors.default_celery", provider)
     monkeypatch.setenv(QUEUES_ENV, json.dumps({"analytics": "https://sqs/analytics"}))
+    monkeypatch.setenv("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT", "36000")
     config = load("airstack_celery_config").CELERY_CONFIG
     assert config["broker_transport_options"]["predefined_queues"] == {"analytics": {"url": "https://sqs/analytics"}}
+    assert config["broker_transport_options"]["visibility_timeout"] == 36000
 
 
 def test_cluster_policy_routes_each_task_to_its_teams_queue(monkeypatch: pytest.MonkeyPatch) -> None:
