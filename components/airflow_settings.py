@@ -29,7 +29,7 @@ VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
 QUEUE_BY_DIRECTORY_ENV = "AIRSTACK_QUEUE_BY_DAG_DIRECTORY"
-"""Read by the image's cluster policy: a task runs on the queue of the team whose directory holds its DAG."""
+"""Read by the image's cluster policy: DAG directory (absolute) -> the queue its tasks run on."""
 LOG_FILENAME_TEMPLATE = (
     "{{ ti.queue }}/dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
     "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
@@ -148,7 +148,7 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
             }
         ),
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(teams)),
-        QUEUE_BY_DIRECTORY_ENV: json.dumps({t.directory: t.queue_name for t in config.teams}, sort_keys=True),
+        QUEUE_BY_DIRECTORY_ENV: json.dumps({f"{DAGS_ROOT}/{t.directory}": t.queue_name for t in config.teams}),
         "AIRSTACK_ENVIRONMENT": config.environment,
     }
     if role == "api-server":

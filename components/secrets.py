@@ -32,6 +32,16 @@ def secrets_prefix(stack: str) -> str:
     return f"airstack/{stack}"
 
 
+def sql_alchemy_conn(address: str, port: int, password: str) -> str:
+    """Airflow's metadata database URL (psycopg2, which the official image ships; TLS required)."""
+    return f"postgresql+psycopg2://{DB_USER}:{password}@{address}:{int(port)}/{DB_NAME}?sslmode=require"
+
+
+def celery_result_backend(address: str, port: int, password: str) -> str:
+    """Celery's result backend on the metastore, with the same driver named explicitly."""
+    return f"db+{sql_alchemy_conn(address, port, password)}"
+
+
 def _urlsafe(value: str) -> str:
     return value.replace("+", "-").replace("/", "_")
 
@@ -52,12 +62,8 @@ class Secrets(pulumi.ComponentResource):
         )
         db = pulumi.Output.all(args.db_address, args.db_port, args.db_password)
         values: dict[str, pulumi.Output[str]] = {
-            "sql-alchemy-conn": db.apply(
-                lambda v: f"postgresql+psycopg2://{DB_USER}:{v[2]}@{v[0]}:{int(v[1])}/{DB_NAME}?sslmode=require"
-            ),
-            "celery-result-backend": db.apply(
-                lambda v: f"db+postgresql://{DB_USER}:{v[2]}@{v[0]}:{int(v[1])}/{DB_NAME}?sslmode=require"
-            ),
+            "sql-alchemy-conn": db.apply(lambda v: sql_alchemy_conn(v[0], v[1], v[2])),
+            "celery-result-backend": db.apply(lambda v: celery_result_backend(v[0], v[1], v[2])),
             "fernet-key": fernet.base64.apply(_urlsafe),
             "jwt-secret": jwt.result,
             "api-secret-key": api_key.result,

@@ -67,7 +67,7 @@ def test_cluster_policy_routes_each_task_to_its_teams_queue(monkeypatch: pytest.
     env = render(CONFIG, "dag-processor", ENDPOINTS).environment
     monkeypatch.setenv(QUEUE_BY_DIRECTORY_ENV, env[QUEUE_BY_DIRECTORY_ENV])
     policy = load("airflow_local_settings")
-    task = SimpleNamespace(queue="analytics", dag=SimpleNamespace(fileloc="/opt/airflow/dags/ml/train.py"))
+    task = SimpleNamespace(queue="analytics", dag=SimpleNamespace(fileloc="/opt/airflow/dags/ml/sub/train.py"))
     policy.task_policy(task)
     assert task.queue == "ml"  # a DAG cannot borrow another team's workers
     outside = SimpleNamespace(queue="default", dag=SimpleNamespace(fileloc="/tmp/elsewhere.py"))
