@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airstack.offline import ProgramRun, Resource
+from airstack.offline import ProgramRun
 
 HOURS_PER_MONTH = 730.0
 PRICE_FILE = Path(__file__).with_name("prices.json")
@@ -206,6 +206,3 @@ def estimate(run: ProgramRun, hours_on: float = HOURS_PER_MONTH) -> CostEstimate
 def mwaa_reference() -> float:
     """What the smallest always-on MWAA environment costs a month, for comparison."""
     return round(load_prices()["prices"]["mwaa.mw1.small.hour"]["usd"] * HOURS_PER_MONTH, 2)
-
-
-__all__ = ["CostEstimate", "LineItem", "Resource", "estimate", "mwaa_reference"]

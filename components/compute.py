@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.airflow_settings import API_PORT, CORE_ROLES, Endpoints, Role, secret_names
+from components.airflow_settings import API_PORT, Endpoints, Role, secret_names
 from components.buckets import PrivateBucket
 from components.common import assume_role_policy, child, policy_document, statement, with_tags
 from components.config import ServiceSize, StackConfig, Team, WorkerSize
@@ -61,6 +61,8 @@ class _ServiceSpec:
     service: str
     role: Role
     size: ServiceSize | WorkerSize
+    count: int
+    """Tasks while running: the configured count, or for a team's workers their minimum."""
     team: Team | None = None
 
 
@@ -133,13 +135,16 @@ class Compute(pulumi.ComponentResource):
         self._secret_arns = pulumi.Output.all(**args.secret_arns)
 
         components = config.components
-        specs = [
-            _ServiceSpec("api-server", "api-server", components.api_server),
-            _ServiceSpec("scheduler", "scheduler", components.scheduler),
-            _ServiceSpec("dag-processor", "dag-processor", components.dag_processor),
-            _ServiceSpec("triggerer", "triggerer", components.triggerer),
+        core: tuple[tuple[Role, ServiceSize], ...] = (
+            ("api-server", components.api_server),
+            ("scheduler", components.scheduler),
+            ("dag-processor", components.dag_processor),
+            ("triggerer", components.triggerer),
+        )
+        specs = [_ServiceSpec(role, role, size, size.count) for role, size in core]
+        specs += [
+            _ServiceSpec(f"worker-{t.name}", "worker", config.worker_size(t), t.workers.min, t) for t in config.teams
         ]
-        specs += [_ServiceSpec(f"worker-{t.name}", "worker", config.worker_size(t), t) for t in config.teams]
         self.services = {spec.service: self._service(spec) for spec in specs}
         self.cluster_name = self._cluster.name
         self.register_outputs({"clusterName": self.cluster_name})
@@ -149,14 +154,11 @@ class Compute(pulumi.ComponentResource):
     def _container_definitions(self, spec: _ServiceSpec, log_group: str) -> pulumi.Output[str]:
         config = self._args.config
 
-        def build(values: list[object]) -> str:
-            endpoints, secret_arns = values
-            assert isinstance(endpoints, Endpoints)
-            assert isinstance(secret_arns, dict)
+        def build(endpoints: Endpoints, secret_arns: dict[str, str]) -> str:
             containers = task_containers(config, spec.role, endpoints, log_group, spec.team)
             return json.dumps([container_definition(c, secret_arns) for c in containers])
 
-        return pulumi.Output.all(self._endpoints, self._secret_arns).apply(build)
+        return pulumi.Output.all(self._endpoints, self._secret_arns).apply(lambda v: build(v[0], v[1]))
 
     def _service(self, spec: _ServiceSpec) -> aws.ecs.Service:
         args, config, name = self._args, self._args.config, f"{self._name}-{spec.service}"
@@ -285,12 +287,7 @@ class Compute(pulumi.ComponentResource):
         return service
 
     def _desired_count(self, spec: _ServiceSpec) -> int:
-        if not self._args.config.services_running:
-            return 0
-        if spec.team is not None:
-            return spec.team.workers.min
-        assert isinstance(spec.size, ServiceSize)
-        return spec.size.count
+        return spec.count if self._args.config.services_running else 0
 
     def _service_connect(self, spec: _ServiceSpec) -> aws.ecs.ServiceServiceConnectConfigurationArgs:
         if spec.role != "api-server":
@@ -452,6 +449,3 @@ def _sqs_metric(query_id: str, metric: str, queue_name: pulumi.Input[str]) -> aw
         ),
         return_data=False,
     )
-
-
-__all__: Sequence[str] = ("CORE_ROLES", "EXECUTION_API_URL", "Compute", "ComputeArgs")
