@@ -169,12 +169,8 @@ class Compute(pulumi.ComponentResource):
             tags=args.tags,
             opts=child(self),
         )
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            description=f"airstack {config.stack} {spec.service}: pull the image, write logs, read its secrets",
-            tags=args.tags,
-            opts=child(self),
+        execution_role = self._task_role(
+            f"{name}-execution", f"{spec.service}: pull the image, write logs, read secrets"
         )
         aws.iam.RolePolicyAttachment(
             f"{name}-execution-managed",
@@ -191,13 +187,7 @@ class Compute(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        task_role = aws.iam.Role(
-            f"{name}-task",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            description=f"airstack {config.stack} {spec.service}: what Airflow itself may do",
-            tags=args.tags,
-            opts=child(self),
-        )
+        task_role = self._task_role(f"{name}-task", f"{spec.service}: what Airflow itself may do")
         team, queue = (spec.team.name, spec.team.queue_name) if spec.team else (None, None)
         aws.iam.RolePolicy(
             f"{name}-task-policy",
@@ -285,6 +275,16 @@ class Compute(pulumi.ComponentResource):
         )
         self._scaling(spec, name, service)
         return service
+
+    def _task_role(self, name: str, purpose: str) -> aws.iam.Role:
+        """A role that ECS tasks assume (an execution role or a task role)."""
+        return aws.iam.Role(
+            name,
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            description=f"airstack {self._args.config.stack} {purpose}",
+            tags=self._args.tags,
+            opts=child(self),
+        )
 
     def _desired_count(self, spec: _ServiceSpec) -> int:
         return spec.count if self._args.config.services_running else 0
