@@ -108,10 +108,6 @@ def dag_bundles(teams: tuple[Team, ...] | list[Team]) -> list[dict[str, object]]
     ]
 
 
-def _bool(value: bool) -> str:
-    return "True" if value else "False"
-
-
 def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | None = None) -> ContainerSettings:
     """The settings of one container. ``team`` is required for, and only for, the ``worker`` role."""
     if (role == "worker") != (team is not None):

@@ -31,17 +31,13 @@ def prefix_statements(bucket_arn: str, prefix: str, access: Access) -> list[dict
 
 @dataclass(frozen=True)
 class PrivateBucket:
-    """A bucket and the grants a task role may get on it."""
+    """A private bucket; roles get access to one prefix at a time with ``prefix_statements``."""
 
     resource: aws.s3.Bucket
 
     @property
     def name(self) -> pulumi.Output[str]:
         return self.resource.bucket
-
-    def grant(self, prefix: str, access: Access) -> pulumi.Output[list[dict[str, Any]]]:
-        """IAM statements for exactly ``prefix`` (``""`` or ``"task-logs/"``) and nothing else."""
-        return self.resource.arn.apply(lambda arn: prefix_statements(arn, prefix, access))
 
 
 @dataclass(frozen=True)

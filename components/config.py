@@ -423,10 +423,6 @@ class StackConfig(_Model):
         return self.environment in PROTECTED_ENVIRONMENTS
 
     @property
-    def name_prefix(self) -> str:
-        return f"airstack-{self.stack}"
-
-    @property
     def bucket_versioning(self) -> bool:
         return self.buckets.versioning if self.buckets.versioning is not None else self.environment != "dev"
 
@@ -558,7 +554,7 @@ def load_stack_config(
     margin = _lookup(data, ["broker", "visibilityMarginPercent"])
     context = {
         "environment": data.get("environment"),
-        "visibility_margin_percent": 25 if margin is _MISSING else margin,
+        "visibility_margin_percent": Broker().visibility_margin_percent if margin is _MISSING else margin,
     }
     try:
         config = StackConfig.model_validate(data, context=context)

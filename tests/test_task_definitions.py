@@ -90,3 +90,18 @@ def test_scheduler_sends_to_every_queue_and_api_server_only_reads_logs() -> None
     api = _actions(task_role_statements("api-server", TARGETS, None, None))
     assert api["s3:GetObject"] == ["arn:aws:s3:::logs/task-logs/*"]
     assert "s3:PutObject" not in api
+
+
+def test_a_prefix_grant_covers_exactly_that_prefix() -> None:
+    from components.buckets import prefix_statements
+
+    objects, listing = prefix_statements("arn:aws:s3:::logs", "task-logs/ml/", "write")
+    assert objects == {
+        "Effect": "Allow",
+        "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::logs/task-logs/ml/*"],
+    }
+    assert listing["Resource"] == ["arn:aws:s3:::logs"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["task-logs/ml/*"]}}
+    [read, _] = prefix_statements("arn:aws:s3:::logs", "task-logs/", "read")
+    assert read["Action"] == ["s3:GetObject"]

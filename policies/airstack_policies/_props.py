@@ -71,12 +71,6 @@ def as_int(value: Any) -> int | None:
         return None
 
 
-def name_of(resource: PolicyResource | None, props: Mapping[str, Any] | None = None) -> str:
-    if resource is not None:
-        return resource.name
-    return str((props or {}).get("name", "resource"))
-
-
 def _identities(resource: PolicyResource) -> set[str]:
     props = resource.props
     keys = ("id", "arn", "bucket", "name", "url")
