@@ -481,6 +481,16 @@ class ConfigError(Exception):
         super().__init__("\n".join(lines))
 
 
+def _spelled(data: Any, loc: Iterable[str | int]) -> list[str | int]:
+    """The error's path as the stack file spells it: a defaulted field's error names it multi_az, the file multiAz."""
+    parts: list[str | int] = []
+    for part in loc:
+        present = isinstance(data, Mapping) and part in data
+        parts.append(part if present or not isinstance(part, str) else to_camel(part))
+        data = _lookup(data, [parts[-1]])
+    return parts
+
+
 def _key_path(loc: Iterable[str | int]) -> str:
     parts = list(loc)
     if not parts:
@@ -550,6 +560,11 @@ def load_stack_config(
         elif namespace == NAMESPACE:
             data[name] = value
     problems += _secret_problems(values, set(secret_keys))
+    # An omitted section is validated from `{}`, not taken as a ready-made default: its checks (a prod metastore
+    # must be Multi-AZ, ...) depend on the environment and would otherwise never run.
+    for field_name, field in StackConfig.model_fields.items():
+        if isinstance(field.default, _Model):
+            data.setdefault(to_camel(field_name), {})
 
     margin = _lookup(data, ["broker", "visibilityMarginPercent"])
     context = {
@@ -560,8 +575,8 @@ def load_stack_config(
         config = StackConfig.model_validate(data, context=context)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = error["loc"]
-            problems.append(Problem(_key_path(loc), _lookup(data, loc), _message(error)))
+            spelled = _spelled(data, error["loc"])
+            problems.append(Problem(_key_path(spelled), _lookup(data, spelled), _message(error)))
         raise ConfigError(source, problems) from None
     if problems:
         raise ConfigError(source, problems)

@@ -244,3 +244,23 @@ def test_a_broken_config_never_gives_a_partial_plan(data: st.DataObject) -> None
             run_program(stack_file_with("dev", values))
         assert caught.value.resources_registered == 0
         assert str(caught.value) == str(error)
+
+
+def test_an_omitted_section_gets_the_environments_checks_too() -> None:
+    values = stack_values("prod")
+    del values["airstack:metastore"]
+    assert problems("prod", values) == [
+        "airstack:metastore.multiAz = (missing): a prod metastore must have this set to true",
+        "airstack:metastore.deletionProtection = (missing): a prod metastore must have this set to true",
+    ]
+    values = stack_values("dev")
+    del values["airstack:metastore"], values["airstack:schedule"], values["airstack:logs"]
+    config = load_stack_config(values, stack="dev", source="Pulumi.dev.yaml")
+    assert (config.metastore.multi_az, config.schedule.hibernate, config.logs.retention_days) == (False, False, 30)
+
+
+def test_an_unknown_key_is_shown_as_written() -> None:
+    values = stack_values("dev")
+    values["airstack:network"]["nat_gateway_count"] = 2
+    [message] = problems("dev", values)
+    assert message.startswith("airstack:network.nat_gateway_count = 2: unknown key")
