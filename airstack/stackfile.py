@@ -46,7 +46,7 @@ class StackFile:
 
 def resolve(name_or_path: str, program_dir: Path = PROJECT_ROOT) -> Path:
     """``dev`` means ``<program>/Pulumi.dev.yaml``; anything else is a path to a stack file."""
-    if name_or_path in STACK_NAMES or ("/" not in name_or_path and not name_or_path.endswith(".yaml")):
+    if "/" not in name_or_path and not name_or_path.endswith(".yaml"):
         return program_dir / f"Pulumi.{name_or_path}.yaml"
     return Path(name_or_path)
 
