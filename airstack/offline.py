@@ -56,6 +56,12 @@ class ProgramRun:
     project: str
     resources: list[Resource]
     outputs: dict[str, Any]
+    config: dict[str, str] = field(default_factory=dict)
+    """The stack's config as the CLI hands it to the program (``aws:region``, ``airstack:*``): every value a string."""
+
+    @property
+    def region(self) -> str:
+        return self.config.get("aws:region", "us-east-1")
 
     def by_type(self, typ: str) -> list[Resource]:
         return [r for r in self.resources if r.type == typ]
@@ -174,7 +180,9 @@ def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, prev
                 ignore_changes=tuple(request["ignore_changes"]),
             )
         )
-    return ProgramRun(stack=stack_file.stack, project=project, resources=resources, outputs=outputs)
+    return ProgramRun(
+        stack=stack_file.stack, project=project, resources=resources, outputs=outputs, config=dict(stack_file.config)
+    )
 
 
 def _registered(monitor: _RecordingMonitor) -> int:
