@@ -1,0 +1,125 @@
+"""Physical names and ARNs the program derives, in one place. Pure: no Pulumi here.
+
+Names that containers and IAM policies refer to are set explicitly (not auto-named) so that they are known
+on the first ``pulumi preview`` of a new stack: the container definitions and identity policies built from
+them are then known too, and the policy pack can judge them before anything exists. AWS formats for ARNs
+and URLs are written out here once, with the partition's own prefix and DNS suffix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "airstack"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """What differs between AWS partitions: the ARN prefix and the DNS suffix of service endpoints."""
+
+    name: str
+    dns_suffix: str
+
+
+PARTITIONS = {
+    "aws": Partition("aws", "amazonaws.com"),
+    "aws-cn": Partition("aws-cn", "amazonaws.com.cn"),
+    "aws-us-gov": Partition("aws-us-gov", "amazonaws.com"),
+}
+
+
+def partition_of(region: str) -> Partition:
+    if region.startswith("cn-"):
+        return PARTITIONS["aws-cn"]
+    if region.startswith("us-gov-"):
+        return PARTITIONS["aws-us-gov"]
+    return PARTITIONS["aws"]
+
+
+def physical(stack: str, *parts: str) -> str:
+    """``airstack-<stack>-<parts...>``: the stem of every explicitly named resource of a stack."""
+    return "-".join((PREFIX, stack, *parts))
+
+
+# --------------------------------------------------------------------------------------------------- SQS
+
+
+def queue_name(stack: str, queue: str) -> str:
+    return physical(stack, queue)
+
+
+def dead_letter_queue_name(stack: str, queue: str) -> str:
+    return physical(stack, queue, "dlq")
+
+
+def queue_url(region: str, account: str, name: str) -> str:
+    return f"https://sqs.{region}.{partition_of(region).dns_suffix}/{account}/{name}"
+
+
+def queue_arn(region: str, account: str, name: str) -> str:
+    return f"arn:{partition_of(region).name}:sqs:{region}:{account}:{name}"
+
+
+# ---------------------------------------------------------------------------------------------------- S3
+
+
+def bucket_name(stack: str, purpose: str, account: str, region: str) -> str:
+    """Globally unique without a random suffix: the account and region make it the stack's own."""
+    return physical(stack, purpose, account, region)
+
+
+def bucket_arn(region: str, name: str) -> str:
+    return f"arn:{partition_of(region).name}:s3:::{name}"
+
+
+# ------------------------------------------------------------------------------------------ Secrets Manager
+
+
+def secrets_prefix(stack: str) -> str:
+    """The name prefix of a stack's secrets: ``airstack/<stack>``."""
+    return f"{PREFIX}/{stack}"
+
+
+def internal_secret_name(stack: str, key: str) -> str:
+    """A secret airstack generates for Airflow itself (Fernet key, database URL, ...)."""
+    name = f"{secrets_prefix(stack)}/internal/{key}"
+    _check_partial_arn_safe(name)
+    return name
+
+
+def _check_partial_arn_safe(name: str) -> None:
+    # Secrets Manager reads `...:secret:<name>-abcdef` as a full ARN with its random suffix, so a name
+    # ending in a hyphen and six characters could not be referenced by its partial ARN.
+    last = name.rsplit("-", 1)
+    if len(last) == 2 and len(last[1]) == 6:
+        raise ValueError(f"secret name {name!r} ends in '-' and six characters; it cannot be used as a partial ARN")
+
+
+def secret_partial_arn(region: str, account: str, name: str) -> str:
+    """The ARN of a secret without its random suffix: what ECS ``valueFrom`` may name, known before creation."""
+    _check_partial_arn_safe(name)
+    return f"arn:{partition_of(region).name}:secretsmanager:{region}:{account}:secret:{name}"
+
+
+def secret_arn_pattern(region: str, account: str, name_or_prefix: str) -> str:
+    """An IAM resource pattern matching a secret's full ARN (name, then ``-`` and six random characters)."""
+    return f"{secret_partial_arn(region, account, name_or_prefix)}-??????"
+
+
+# -------------------------------------------------------------------------------------------- ECS, logs
+
+
+def cluster_name(stack: str) -> str:
+    return physical(stack)
+
+
+def task_family(stack: str, service: str) -> str:
+    return physical(stack, service)
+
+
+def log_group_name(stack: str, service: str) -> str:
+    return f"/{PREFIX}/{stack}/{service}"
+
+
+def service_connect_namespace(stack: str) -> str:
+    return f"{PREFIX}-{stack}.internal"
