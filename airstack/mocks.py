@@ -1,4 +1,9 @@
-"""Pulumi mocks that answer like AWS would: realistic ids, ARNs, URLs and endpoints, deterministic per name."""
+"""Pulumi mocks that answer like AWS would: realistic ids, ARNs, URLs and endpoints, deterministic per name.
+
+``answer`` is what the offline monitor calls: after ``pulumi up`` every output is known; on the first preview
+of a new stack a provider knows only what it was given, so every computed output (ids, ARNs, URLs,
+endpoints) is unknown, and so are all outputs of a remote component, whose children do not exist yet.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import hashlib
 from typing import Any
 
 import pulumi
+
+from airstack import wire
+from components.naming import partition_of
 
 ACCOUNT_ID = "111122223333"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -39,6 +47,13 @@ _VPC_RESOURCE_LISTS = (
 )  # fmt: skip
 
 
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
@@ -55,11 +70,30 @@ class AwsMocks(pulumi.runtime.Mocks):
         resource_id = self._fill(args.typ, args.name, outputs)
         return resource_id, outputs
 
+    def answer(self, args: pulumi.runtime.MockResourceArgs, *, preview: bool) -> tuple[str | None, dict[str, Any]]:
+        """The provider's answer to a registration: after ``up``, or on the first preview of a new stack."""
+        resource_id, outputs = self.new_resource(args)
+        if not preview:
+            return resource_id, outputs
+        inputs = dict(args.inputs)
+        if args.typ == "awsx:ec2:Vpc":
+            return None, dict.fromkeys(outputs, wire.UNKNOWN)
+        known = dict(inputs)
+        for key, value in outputs.items():
+            # Pulumi's auto-name is chosen in the provider's Check, before the preview: it is known.
+            autonamed = key == "name" and "name" not in inputs
+            if key not in inputs and not autonamed:
+                known[key] = wire.UNKNOWN
+            elif autonamed:
+                known[key] = value
+        return None, known
+
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
-        return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
+        partition = partition_of(self.region).name
+        return f"arn:{partition}:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
 
     def _vpc(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        azs = int(inputs.get("numberOfAvailabilityZones") or 3)
+        azs = _int(inputs.get("numberOfAvailabilityZones"), 3)
         kinds = {str(spec.get("type", "")).lower() for spec in inputs.get("subnetSpecs") or []} or {"public", "private"}
         # Only the component's outputs: several share a name with an input of another shape (natGateways).
         outputs: dict[str, Any] = {name_: [] for name_ in _VPC_RESOURCE_LISTS}
@@ -81,7 +115,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             return out["url"]
         if typ == "aws:s3/bucket:Bucket":
             out.setdefault("bucket", f"{out.get('bucketPrefix', name + '-')}{_hex(name, length=12)}")
-            out["arn"] = f"arn:aws:s3:::{out['bucket']}"
+            out["arn"] = f"arn:{partition_of(self.region).name}:s3:::{out['bucket']}"
             out["bucketRegionalDomainName"] = f"{out['bucket']}.s3.{self.region}.amazonaws.com"
             return out["bucket"]
         if typ == "aws:rds/instance:Instance":
@@ -118,7 +152,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             return out["arn"]
         if typ == "aws:iam/role:Role":
             out.setdefault("name", auto)
-            out["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{out['name']}"
+            out["arn"] = f"arn:{partition_of(self.region).name}:iam::{ACCOUNT_ID}:role/{out['name']}"
             return out["name"]
         if typ == "aws:secretsmanager/secret:Secret":
             out.setdefault("name", auto)
@@ -141,12 +175,12 @@ class AwsMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("logs", f"log-group:{out['name']}")
             return out["name"]
         if typ == "random:index/randomPassword:RandomPassword":
-            length = int(out.get("length", 16))
+            length = _int(out.get("length"), 16)
             out["result"] = (_hex("password", name, length=64) * 2)[:length]
             out["bcryptHash"] = "$2a$10$" + _hex("bcrypt", name, length=53)
             return "none"
         if typ == "random:index/randomBytes:RandomBytes":
-            raw = hashlib.sha256(name.encode()).digest()[: int(out.get("length", 32))]
+            raw = hashlib.sha256(name.encode()).digest()[: _int(out.get("length"), 32)]
             out["base64"] = base64.b64encode(raw).decode()
             out["hex"] = raw.hex()
             return "none"
@@ -165,10 +199,15 @@ class AwsMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/airstack-offline",
+                "arn": f"arn:{partition_of(self.region).name}:iam::{ACCOUNT_ID}:user/airstack-offline",
                 "userId": "AIDAOFFLINE",
                 "id": ACCOUNT_ID,
             }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            partition = partition_of(self.region)
+            reverse = ".".join(reversed(partition.dns_suffix.split(".")))
+            return {"partition": partition.name, "dnsSuffix": partition.dns_suffix, "reverseDnsPrefix": reverse,
+                    "id": partition.name}, []  # fmt: skip
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":

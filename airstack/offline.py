@@ -1,7 +1,12 @@
-"""Run a real Pulumi Python program under mocks with a stack file's config and record every resource.
+"""Run a real Pulumi Python program under mocks with a stack file's config and record what the engine would.
 
-This is the program ``pulumi up`` runs, unchanged: its ``__main__.py`` is executed with ``runpy`` inside
-Pulumi's own ``run_pulumi_func``, with the config the CLI would pass. Several stacks can run in one process.
+This is the program ``pulumi up`` runs, unchanged: its main file is executed with ``runpy`` inside Pulumi's own
+``run_pulumi_func``, with the config the CLI would pass. The monitor records every registration as the engine
+receives it (the property struct in wire form, options, dependencies), answers as a provider would — or, with
+``preview=True``, as a first ``pulumi preview`` of a new stack does: nothing exists yet, so IDs, ARNs and other
+computed outputs are unknown — and adds the default providers the engine would create. A second registration
+of one URN is an error, as in the engine, and a program that does not finish in time is stopped with where it
+waited.
 """
 
 from __future__ import annotations
@@ -10,44 +15,84 @@ import asyncio
 import contextlib
 import os
 import runpy
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
-from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime import stack as runtime_stack
+from pulumi.runtime.proto import resource_pb2
 
-from airstack.mocks import AwsMocks, unwrap_secrets
+from airstack import wire
+from airstack.mocks import AwsMocks
+from airstack.project import ProjectFile, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile
 
-SECRET_MASK = "[secret]"
+SECRET_MASK = wire.SECRET_MASK
+DEFAULT_TIMEOUT_SECONDS = 120.0
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass
 class Resource:
+    """One registered resource, as the engine holds it after the run."""
+
     urn: str
     type: str
     name: str
     parent: str | None
     custom: bool
-    inputs: dict[str, Any]
-    """Inputs as the policy analyzer sees them: secrets unwrapped to their values."""
-    outputs: dict[str, Any]
-    protect: bool
-    provider: str | None
+    wire_inputs: dict[str, Any]
+    """The registered properties in wire form (secrets wrapped, unknowns as the sentinel)."""
+    wire_outputs: dict[str, Any] = field(default_factory=dict)
+    """Custom resources: the provider's state (with ``id``); components: their registered outputs."""
+    protect: bool = False
+    provider: str | None = None
+    """Provider reference ``<provider urn>::<provider id>`` (explicit, or the default provider's)."""
+    remote: bool = False
+    """A component whose children its provider creates (awsx): only the real engine expands it."""
+    dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    secret_inputs: frozenset[str] = frozenset()
-    """Top-level input names whose value is (or contains) a secret."""
     ignore_changes: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = ()
+    delete_before_replace: bool | None = None
+    retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
+    id: str | None = None
+
+    @cached_property
+    def inputs(self) -> dict[str, Any]:
+        """Inputs as a provider receives them: secrets unwrapped, references as IDs, unknowns as the sentinel."""
+        return wire.plain_numbers(wire.provider_view(self.wire_inputs))
+
+    @cached_property
+    def outputs(self) -> dict[str, Any]:
+        return wire.plain_numbers(wire.provider_view(self.wire_outputs))
+
+    @property
+    def secret_inputs(self) -> frozenset[str]:
+        """Top-level input names whose value is, or contains, a secret."""
+        return frozenset(k for k, v in self.wire_inputs.items() if wire.contains_secret(v))
+
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
 
     def masked_inputs(self) -> dict[str, Any]:
-        return {k: SECRET_MASK if k in self.secret_inputs else v for k, v in self.inputs.items()}
+        return wire.display_view(self.wire_inputs)
+
+    def __hash__(self) -> int:
+        return hash(self.urn)
 
 
 @dataclass
@@ -56,8 +101,13 @@ class ProgramRun:
     project: str
     resources: list[Resource]
     outputs: dict[str, Any]
+    """The stack's exports as values (secrets masked; unknowns ``None``)."""
     config: dict[str, str] = field(default_factory=dict)
     """The stack's config as the CLI hands it to the program (``aws:region``, ``airstack:*``): every value a string."""
+    preview: bool = False
+    """Planned as a first preview of a new stack: computed outputs are unknown."""
+    wire_outputs: dict[str, Any] = field(default_factory=dict)
+    """The stack's exports in wire form."""
 
     @property
     def region(self) -> str:
@@ -69,6 +119,10 @@ class ProgramRun:
     def get(self, urn: str) -> Resource:
         return next(r for r in self.resources if r.urn == urn)
 
+    @property
+    def stack_urn(self) -> str:
+        return next(r.urn for r in self.resources if r.type == STACK_TYPE)
+
 
 class ProgramError(Exception):
     """The program failed; for a ``pulumi.RunError`` the message is the program's own, without traceback."""
@@ -79,32 +133,196 @@ class ProgramError(Exception):
         """Resources the program had registered before it failed (besides its stack)."""
 
 
+class DuplicateUrnError(Exception):
+    """The engine refuses a second resource with the same URN; so does the offline monitor."""
+
+
+# ------------------------------------------------------------------------------------------------- monitor
+
+
+def _struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(struct)
+
+
+def _to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
 class _RecordingMonitor(runtime_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    """The engine's side of the resource monitor: record registrations, answer through the mocks."""
+
+    def __init__(self, mocks: AwsMocks, stack: str, project: str, config: dict[str, str], preview: bool) -> None:
         super().__init__(mocks)
-        self.requests: dict[str, dict[str, Any]] = {}
+        self.aws = mocks
+        self.stack = stack
+        self.project = project
+        self.config = config
+        self.preview = preview
+        self.records: dict[str, Resource] = {}
+        self._lock = threading.Lock()
+
+    def _urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            type_ = parent.split("::")[2].rsplit("$", maxsplit=1)[-1] + "$" + type_
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+
+    # The engine registers a default provider per package (and version) for resources that name none.
+    def _default_provider(self, type_: str, version: str, download_url: str) -> str:
+        package = type_.split(":", 1)[0]
+        name = "default"
+        if version:
+            name += "_" + version.replace(".", "_").replace("-", "_").replace("+", "_")
+        if download_url:
+            name += "_" + "".join(c if c.isalnum() else "_" for c in download_url)
+        urn = f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::{name}"
+        with self._lock:
+            if urn not in self.records:
+                prefix = f"{package}:"
+                inputs: dict[str, Any] = {
+                    k[len(prefix) :]: wire_config(v) for k, v in sorted(self.config.items()) if k.startswith(prefix)
+                }
+                if version:
+                    inputs["version"] = version
+                provider_id = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" if self.preview else f"{package}-default-id"
+                self.records[urn] = Resource(
+                    urn=urn,
+                    type=f"pulumi:providers:{package}",
+                    name=name,
+                    parent=None,
+                    custom=True,
+                    wire_inputs=inputs,
+                    wire_outputs={**inputs, "id": provider_id},
+                    id=provider_id,
+                )
+            return f"{urn}::{self.records[urn].id}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
-        self.requests[response.urn] = {
-            "inputs": rpc.deserialize_properties(request.object, keep_unknowns=True),
-            "type": request.type,
-            "name": request.name,
-            "parent": request.parent or None,
-            "custom": bool(request.custom),
-            "protect": bool(request.protect),
-            "provider": request.provider or None,
-            "deps": {k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
-            "ignore_changes": list(request.ignoreChanges),
-        }
+        urn = self._urn(request.parent, request.type, request.name)
+        inputs = _struct_dict(request.object)
+        with self._lock:
+            if urn in self.records:
+                raise DuplicateUrnError(
+                    f"Duplicate resource URN '{urn}'; try giving it a unique name (a resource of type "
+                    f"{request.type} named {request.name!r} is registered twice under the same parent)"
+                )
+            # Reserve the URN before answering, so that two concurrent registrations cannot both pass.
+            self.records[urn] = Resource(urn=urn, type=request.type, name=request.name, parent=None, custom=False,
+                                         wire_inputs={})  # fmt: skip
+        custom = bool(request.custom)
+        remote = bool(request.remote)
+        provider = request.provider or None
+        if custom and provider is None and not request.type.startswith("pulumi:providers:"):
+            provider = self._default_provider(request.type, request.version, request.pluginDownloadURL)
+        record = Resource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=custom,
+            wire_inputs=inputs,
+            protect=bool(request.protect),
+            provider=provider,
+            remote=remote,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
+            ignore_changes=tuple(request.ignoreChanges),
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
+            retain_on_delete=bool(request.retainOnDelete),
+            aliases=tuple(request.aliasURNs),
+        )
+        if request.type == STACK_TYPE:
+            with self._lock:
+                self.records[urn] = record
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+
+        provider_inputs = wire.provider_view(inputs)
+        args = runtime_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=provider_inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=custom or remote,
+            transforms=[],
+        )
+        resource_id, state = self.aws.answer(args, preview=self.preview)
+        if custom:
+            record.id = resource_id if resource_id is not None else wire.UNKNOWN
+            record.wire_outputs = {**state, "id": record.id}
+        elif remote:
+            record.wire_outputs = dict(state)
+        with self._lock:
+            self.records[urn] = record
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "")
+        if custom or remote:
+            response.object.CopyFrom(_to_struct(state))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        outputs = _struct_dict(request.outputs)
+        with self._lock:
+            record = self.records.get(request.urn)
+            if record is not None and not record.custom and not record.remote:
+                record.wire_outputs = outputs
+        return empty_pb2.Empty()
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        args = wire.provider_view(_struct_dict(request.args))
+        if request.tok == "pulumi:pulumi:getResource":
+            record = self.records.get(args.get("urn", ""))
+            if record is None:
+                raise ValueError(f"unknown resource {args.get('urn')}")
+            return _invoke_response({"urn": record.urn, "id": record.id or "", "state": record.wire_outputs})
+        call = runtime_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider)
+        result, _failures = self.aws.call(call)
+        return _invoke_response(wire_ready(result))
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self._urn(request.parent, request.type, request.name)
+        props = wire.provider_view(_struct_dict(request.properties))
+        args = runtime_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=props, provider=request.provider, resource_id=request.id
+        )
+        resource_id, state = self.aws.answer(args, preview=False)
+        with self._lock:
+            self.records[urn] = Resource(
+                urn=urn, type=request.type, name=request.name, parent=request.parent or None, custom=True,
+                wire_inputs=props, wire_outputs={**state, "id": request.id}, id=request.id or resource_id,
+            )  # fmt: skip
+        response = resource_pb2.ReadResourceResponse(urn=urn)
+        response.properties.CopyFrom(_to_struct(state))
         return response
 
 
-def _project_name(program_dir: Path) -> str:
-    import yaml
+def _invoke_response(values: dict[str, Any]) -> Any:
+    response = resource_pb2.ResourceInvokeResponse()
+    getattr(response, "return").CopyFrom(_to_struct(values))  # `return` is a Python keyword
+    return response
 
-    document = yaml.safe_load((program_dir / "Pulumi.yaml").read_text()) or {}
-    return str(document.get("name", program_dir.name))
+
+def wire_config(value: str) -> Any:
+    """A provider's config value as its CheckConfig would hold it: JSON objects and lists decoded."""
+    import json
+
+    if value[:1] in ("{", "["):
+        with contextlib.suppress(ValueError):
+            return json.loads(value)
+    return value
+
+
+def wire_ready(value: Any) -> Any:
+    """Plain Python values that a protobuf Struct accepts (tuples as lists, None kept)."""
+    if isinstance(value, dict):
+        return {str(k): wire_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire_ready(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------------- running
 
 
 @contextlib.contextmanager
@@ -122,83 +340,147 @@ def _program_context(program_dir: Path) -> Iterator[None]:
             sys.path.remove(path)
 
 
-def run_program(stack_file: StackFile, program_dir: Path = PROJECT_ROOT, *, preview: bool = True) -> ProgramRun:
-    """Run ``program_dir/__main__.py`` under mocks with ``stack_file``'s config; raise ProgramError on failure."""
+class _Watchdog:
+    """Stops a program that has not finished in time and remembers where it was waiting."""
+
+    def __init__(self, timeout: float, program_dir: Path, loop: asyncio.AbstractEventLoop) -> None:
+        self.timeout = timeout
+        self.program_dir = program_dir
+        self.loop = loop
+        self.fired = False
+        self.where: list[str] = []
+        self._done = threading.Event()
+        self._main = threading.current_thread()
+        self._thread = threading.Thread(target=self._watch, name="airstack-watchdog", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        if self.timeout > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        if self._done.wait(self.timeout):
+            return
+        self.where = self._waiting_at()
+        self.fired = True
+        if self._main is threading.main_thread() and self._main.ident is not None:
+            signal.pthread_kill(self._main.ident, signal.SIGINT)
+
+    def _frames_of_program(self, frames: list[traceback.FrameSummary]) -> list[str]:
+        root = str(self.program_dir)
+        return [f"{f.filename}:{f.lineno} ({f.name})" for f in frames if f.filename.startswith(root)]
+
+    def _waiting_at(self) -> list[str]:
+        found: list[str] = []
+        frame = sys._current_frames().get(self._main.ident or 0)
+        if frame is not None:
+            found += self._frames_of_program(traceback.extract_stack(frame))
+        with contextlib.suppress(RuntimeError):
+            for task in list(asyncio.all_tasks(self.loop)):
+                for stack_frame in task.get_stack():
+                    found += self._frames_of_program(traceback.extract_stack(stack_frame, limit=1))
+        return list(dict.fromkeys(found))
+
+
+def run_program(
+    stack_file: StackFile,
+    program_dir: Path = PROJECT_ROOT,
+    *,
+    preview: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> ProgramRun:
+    """Run the program under mocks with ``stack_file``'s config; raise ProgramError on failure.
+
+    ``preview=False`` records the stack as after ``pulumi up`` (every output known); ``preview=True`` as the
+    first ``pulumi preview`` of a new stack sees it (computed outputs unknown).
+    """
     program_dir = program_dir.resolve()
-    project = _project_name(program_dir)
-    region = stack_file.config.get("aws:region", "us-east-1")
-    mocks = AwsMocks(region)
-    monitor = _RecordingMonitor(mocks)
+    project: ProjectFile = read_project(program_dir)
+    config = dict(stack_file.config)
+    mocks = AwsMocks(config.get("aws:region", "us-east-1"))
+    monitor = _RecordingMonitor(mocks, stack_file.stack, project.name, config, preview)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     runtime_settings.ROOT.set(None)  # a fresh root Stack per run, so stacks don't leak into each other
-    runtime_config.set_all_config(dict(stack_file.config), sorted(stack_file.secret_keys))
-    runtime_mocks.set_mocks(mocks, project=project, stack=stack_file.stack, preview=preview, monitor=monitor)
-    main = program_dir / "__main__.py"
+    runtime_config.set_all_config(config, sorted(stack_file.secret_keys))
+    _configure(monitor, project.name, stack_file.stack, preview)
+    main = project.main_file
 
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
+    watchdog = _Watchdog(timeout, program_dir, loop)
     try:
-        with _program_context(program_dir):
-            loop.run_until_complete(runtime_stack.run_pulumi_func(program))
-            outputs = _stack_outputs(loop)
+        with _program_context(project.main_dir), watchdog:
+            loop.run_until_complete(runtime_stack.run_in_stack(program))
+    except KeyboardInterrupt:
+        if not watchdog.fired:
+            raise
+        where = "; ".join(watchdog.where) or "inside the Pulumi SDK (no frame of the program was waiting)"
+        raise ProgramError(
+            f"the program did not finish within {timeout:g} s; it was waiting at {where}", _registered(monitor)
+        ) from None
     except pulumi.RunError as error:
         raise ProgramError(str(error), _registered(monitor)) from None
+    except DuplicateUrnError as error:
+        raise ProgramError(str(error), _registered(monitor)) from None
     except Exception as error:
-        raise ProgramError(f"{type(error).__name__}: {error}", _registered(monitor)) from error
+        raise ProgramError(_describe(error, program_dir), _registered(monitor)) from error
     finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+        _close(loop)
         runtime_config.set_all_config({}, [])
 
-    resources = []
-    for urn, request in monitor.requests.items():
-        registration = monitor.resources.get(urn)
-        inputs, secret_keys = {}, set()
-        for key, value in request["inputs"].items():
-            inputs[key], secret = unwrap_secrets(value)
-            if secret:
-                secret_keys.add(key)
-        state, _ = unwrap_secrets(dict(registration.state)) if registration else ({}, False)
-        if registration is not None and registration.id:
-            state["id"] = registration.id  # the engine's outputs carry the id too
-        resources.append(
-            Resource(
-                urn=urn,
-                type=request["type"],
-                name=request["name"],
-                parent=request["parent"],
-                custom=request["custom"],
-                inputs=inputs,
-                outputs=state,
-                protect=request["protect"],
-                provider=request["provider"],
-                property_dependencies=request["deps"],
-                secret_inputs=frozenset(secret_keys),
-                ignore_changes=tuple(request["ignore_changes"]),
-            )
-        )
+    resources = list(monitor.records.values())
+    stack = next((r for r in resources if r.type == STACK_TYPE), None)
+    exported = stack.wire_outputs if stack else {}
     return ProgramRun(
-        stack=stack_file.stack, project=project, resources=resources, outputs=outputs, config=dict(stack_file.config)
+        stack=stack_file.stack,
+        project=project.name,
+        resources=resources,
+        outputs=wire.display_view(exported),
+        config=config,
+        preview=preview,
+        wire_outputs=exported,
     )
 
 
+def _configure(monitor: _RecordingMonitor, project: str, stack: str, preview: bool) -> None:
+    """What ``set_mocks`` does, minus its root stack: the program gets its own, as under the language host."""
+    features = set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures)
+    runtime_settings.configure(
+        runtime_mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=features,
+            engine=runtime_mocks.MockEngine(None),
+            project=project,
+            stack=stack,
+            dry_run=preview,
+            organization=None,
+            callbacks=None,
+        )
+    )
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(Exception):
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+    with contextlib.suppress(Exception):
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _describe(error: BaseException, program_dir: Path) -> str:
+    """The error with the program's own innermost file:line, not the SDK's."""
+    root = str(program_dir)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(root)]
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
 def _registered(monitor: _RecordingMonitor) -> int:
-    return sum(1 for r in monitor.requests.values() if r["type"] != "pulumi:pulumi:Stack")
-
-
-def _stack_outputs(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
-    root = runtime_settings.get_root_resource()
-    exported = getattr(root, "outputs", {}) or {}
-
-    async def resolve() -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in exported.items():
-            output = pulumi.Output.from_input(value)
-            resolved = await output.future()
-            result[key] = SECRET_MASK if await output.is_secret() else resolved
-        return result
-
-    return loop.run_until_complete(resolve())
+    return sum(1 for r in monitor.records.values() if r.type != STACK_TYPE and not r.is_provider)

@@ -42,7 +42,7 @@ SECRET_NAMES = (
     "sql-alchemy-conn",
     "celery-result-backend",
     "fernet-key",
-    "jwt-secret",
+    "jwt-signing-key",
     "api-secret-key",
     "admin-password",
 )
@@ -51,14 +51,14 @@ _SECRETS_BY_ROLE: dict[Role, dict[str, str]] = {
     "api-server": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
         "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-signing-key",
         "AIRFLOW__API__SECRET_KEY": "api-secret-key",
     },
     "scheduler": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
         "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
         "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-signing-key",
     },
     "dag-processor": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
@@ -67,13 +67,17 @@ _SECRETS_BY_ROLE: dict[Role, dict[str, str]] = {
     "triggerer": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
         "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-signing-key",
+        # The triggerer's log server checks the api-server's requests for logs of deferred tasks with it.
+        "AIRFLOW__API__SECRET_KEY": "api-secret-key",
     },
     # Airflow 3 workers run tasks through the Execution API and never see the metadata database.
     "worker": {
         "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
         "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-signing-key",
+        # The worker's log server serves live logs of running tasks to the api-server, checked with this key.
+        "AIRFLOW__API__SECRET_KEY": "api-secret-key",
     },
     "db-migrate": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
@@ -92,7 +96,8 @@ class Endpoints:
     """Celery queue name -> SQS queue URL."""
     execution_api_url: str
     secrets_prefix: str
-    """Secrets Manager name prefix for Airflow connections and variables (``airstack/<stack>``)."""
+    """Secrets Manager name prefix of the stack (``airstack/<stack>``): shared connections and variables live
+    under it, each team's own under ``teams/<team>``."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": endpoints.execution_api_url,
+        # One issuer per stack for every role: without it Airflow signs `iss: []`, which PyJWT >= 2.11 rejects.
+        "AIRFLOW__API_AUTH__JWT_ISSUER": jwt_issuer(config.stack),
         TASK_TIMEOUT_ENV: str(task_timeout),
         # Fargate task hostnames do not resolve from other tasks; advertise the task's IP instead.
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "airflow.utils.net.get_host_ip_address",
@@ -137,12 +144,7 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         "AIRFLOW__LOGGING__LOG_FILENAME_TEMPLATE": LOG_FILENAME_TEMPLATE,
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({"conn_type": "aws", "extra": {"region_name": config.aws_region}}),
         "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
-        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
-            {
-                "connections_prefix": f"{endpoints.secrets_prefix}/connections",
-                "variables_prefix": f"{endpoints.secrets_prefix}/variables",
-            }
-        ),
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(secrets_backend_kwargs(endpoints.secrets_prefix, team)),
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(teams)),
         QUEUE_BY_DIRECTORY_ENV: json.dumps({f"{DAGS_ROOT}/{t.directory}": t.queue_name for t in config.teams}),
         "AIRSTACK_ENVIRONMENT": config.environment,
@@ -164,6 +166,16 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["_AIRFLOW_WWW_USER_CREATE"] = "true"
         env["_AIRFLOW_WWW_USER_USERNAME"] = ADMIN_USER
     return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
+
+
+def jwt_issuer(stack: str) -> str:
+    return f"airstack-{stack}"
+
+
+def secrets_backend_kwargs(prefix: str, team: Team | None) -> dict[str, str]:
+    """A team's workers look up only their team's connections and variables; the core services the shared ones."""
+    base = f"{prefix}/teams/{team.name}" if team is not None else prefix
+    return {"connections_prefix": f"{base}/connections", "variables_prefix": f"{base}/variables"}
 
 
 def secret_names(role: Role) -> set[str]:

@@ -1,37 +1,24 @@
-"""Buckets tier: the logs and data buckets, private, encrypted, TLS-only, versioned where the stack says so."""
+"""Buckets tier: the logs and data buckets, private, encrypted, TLS-only, versioned where the stack says so.
+
+Buckets are named explicitly (``airstack-<stack>-<purpose>-<account>-<region>``) rather than from a prefix, so
+that the names — and the task logs' S3 URL in every container definition — are known before they exist.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, deny_insecure_transport, statement, with_tags
-
-Access = Literal["read", "write", "readwrite"]
-_ACTIONS: dict[Access, tuple[str, ...]] = {
-    "read": ("s3:GetObject",),
-    # Airflow's S3 log handler reads a log before appending to it, so writing includes reading.
-    "write": ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
-    "readwrite": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
-}
-
-
-def prefix_statements(bucket_arn: str, prefix: str, access: Access) -> list[dict[str, Any]]:
-    """IAM statements for exactly the keys under ``prefix`` of one bucket, and nothing else."""
-    pattern = f"{prefix}*"
-    return [
-        statement(_ACTIONS[access], [f"{bucket_arn}/{pattern}"]),
-        statement(["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [pattern]}}),
-    ]
+from components import naming
+from components.common import child, deny_insecure_transport, with_tags
 
 
 @dataclass(frozen=True)
 class PrivateBucket:
-    """A private bucket; roles get access to one prefix at a time with ``prefix_statements``."""
+    """A private bucket; roles get access to one prefix at a time (``components.grants.prefix_statements``)."""
 
     resource: aws.s3.Bucket
 
@@ -43,6 +30,8 @@ class PrivateBucket:
 @dataclass(frozen=True)
 class BucketsArgs:
     stack: str
+    region: str
+    account: pulumi.Input[str]
     versioning: bool
     logs_expiration_days: int
     noncurrent_version_days: int
@@ -61,9 +50,12 @@ class Buckets(pulumi.ComponentResource):
         self.register_outputs({"logsBucket": self.logs.name, "dataBucket": self.data.name})
 
     def _bucket(self, name: str, purpose: str, args: BucketsArgs, expiration_days: int | None) -> PrivateBucket:
+        physical = pulumi.Output.from_input(args.account).apply(
+            lambda account: naming.bucket_name(args.stack, purpose, account, args.region)
+        )
         bucket = aws.s3.Bucket(
             name,
-            bucket_prefix=f"airstack-{args.stack}-{purpose}-",
+            bucket=physical,
             force_destroy=not args.protect,
             tags=with_tags(args.tags, **{"airstack:bucket": purpose}),
             opts=child(self, protect=args.protect),
@@ -138,7 +130,11 @@ class Buckets(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: deny_insecure_transport("*", "s3:*", [arn, f"{arn}/*"])),
+            policy=physical.apply(
+                lambda b: deny_insecure_transport(
+                    "*", "s3:*", [naming.bucket_arn(args.region, b), f"{naming.bucket_arn(args.region, b)}/*"]
+                )
+            ),
             opts=child(self),
         )
         return PrivateBucket(bucket)

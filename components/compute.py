@@ -13,57 +13,36 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.airflow_settings import API_PORT, Endpoints, Role, secret_names
+from components import naming
+from components.airflow_settings import API_PORT, Endpoints
 from components.buckets import PrivateBucket
-from components.common import assume_role_policy, child, policy_document, statement, with_tags
-from components.config import ServiceSize, StackConfig, Team, WorkerSize
-from components.task_definitions import (
-    GrantTargets,
-    container_definition,
-    mounts_dags,
-    task_containers,
-    task_role_statements,
-)
+from components.common import child, with_tags
+from components.config import StackConfig, Team
+from components.services import SECURITY_GROUP_OF, ServiceSpec, service_specs
+from components.task_definitions import container_definition, mounts_dags, task_containers
 
 API_DISCOVERY_NAME = "api-server"
 EXECUTION_API_URL = f"http://{API_DISCOVERY_NAME}:{API_PORT}/execution/"
-SECURITY_GROUP_OF: dict[Role, str] = {
-    "api-server": "api-server",
-    "scheduler": "core",
-    "dag-processor": "core",
-    "triggerer": "core",
-    "worker": "workers",
-}
-EXECUTION_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 IDLE_MINUTES_BEFORE_SCALE_IN = 15
 
 
 @dataclass(frozen=True)
 class ComputeArgs:
     config: StackConfig
+    account: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_ids: Mapping[str, pulumi.Input[str]]
     target_group_arn: pulumi.Input[str]
     listener: pulumi.Resource
     logs_bucket: PrivateBucket
-    data_bucket: PrivateBucket
     queues: Mapping[str, aws.sqs.Queue]
     file_system_id: pulumi.Input[str]
-    file_system_arn: pulumi.Input[str]
     access_points: Mapping[str, aws.efs.AccessPoint]
-    secret_arns: Mapping[str, pulumi.Output[str]]
-    secrets_prefix: str
+    secret_names: Mapping[str, str]
+    """Secret key -> its name in Secrets Manager; containers refer to it by its suffix-less ARN."""
+    execution_roles: Mapping[str, aws.iam.Role]
+    task_roles: Mapping[str, aws.iam.Role]
     tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class _ServiceSpec:
-    service: str
-    role: Role
-    size: ServiceSize | WorkerSize
-    count: int
-    """Tasks while running: the configured count, or for a team's workers their minimum."""
-    team: Team | None = None
 
 
 class Compute(pulumi.ComponentResource):
@@ -77,14 +56,14 @@ class Compute(pulumi.ComponentResource):
         config = args.config
         self._namespace = aws.servicediscovery.HttpNamespace(
             f"{name}-namespace",
-            name=f"airstack-{config.stack}.internal",
+            name=naming.service_connect_namespace(config.stack),
             description="Service Connect namespace for the Execution API",
             tags=args.tags,
             opts=child(self),
         )
         self._cluster = aws.ecs.Cluster(
             f"{name}-cluster",
-            name=f"airstack-{config.stack}",
+            name=naming.cluster_name(config.stack),
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
             service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(namespace=self._namespace.arn),
             tags=args.tags,
@@ -101,98 +80,49 @@ class Compute(pulumi.ComponentResource):
             ],
             opts=child(self),
         )
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        self._grants = pulumi.Output.all(
-            logs=args.logs_bucket.resource.arn,
-            data=args.data_bucket.resource.arn,
-            fs=args.file_system_arn,
-            account=account,
-            queues=pulumi.Output.all(**{q: queue.arn for q, queue in args.queues.items()}),
-            aps=pulumi.Output.all(**{t: ap.arn for t, ap in args.access_points.items()}),
-        ).apply(
-            lambda v: GrantTargets(
-                logs_bucket_arn=v["logs"],
-                data_bucket_arn=v["data"],
-                queue_arns=v["queues"],
-                file_system_arn=v["fs"],
-                access_point_arns=v["aps"],
-                secrets_arn_prefix=(
-                    f"arn:aws:secretsmanager:{config.aws_region}:{v['account']}:secret:{args.secrets_prefix}"
-                ),
-            )
-        )
+        region = config.aws_region
+        account = pulumi.Output.from_input(args.account)
+        # Built from names, not from outputs that exist only after creation: the container definitions are
+        # then known on the first preview of a new stack, and the policy pack can judge them.
         self._endpoints = pulumi.Output.all(
+            account=account,
             bucket=args.logs_bucket.name,
-            queues=pulumi.Output.all(**{q: queue.url for q, queue in args.queues.items()}),
+            queues=pulumi.Output.all(**{q: queue.name for q, queue in args.queues.items()}),
         ).apply(
             lambda v: Endpoints(
                 logs_bucket=v["bucket"],
-                queue_urls=v["queues"],
+                queue_urls={q: naming.queue_url(region, v["account"], n) for q, n in v["queues"].items()},
                 execution_api_url=EXECUTION_API_URL,
-                secrets_prefix=args.secrets_prefix,
+                secrets_prefix=naming.secrets_prefix(config.stack),
             )
         )
-        self._secret_arns = pulumi.Output.all(**args.secret_arns)
-
-        components = config.components
-        core: tuple[tuple[Role, ServiceSize], ...] = (
-            ("api-server", components.api_server),
-            ("scheduler", components.scheduler),
-            ("dag-processor", components.dag_processor),
-            ("triggerer", components.triggerer),
+        self._secret_refs = account.apply(
+            lambda a: {k: naming.secret_partial_arn(region, a, n) for k, n in args.secret_names.items()}
         )
-        specs = [_ServiceSpec(role, role, size, size.count) for role, size in core]
-        specs += [
-            _ServiceSpec(f"worker-{t.name}", "worker", config.worker_size(t), t.workers.min, t) for t in config.teams
-        ]
+
+        specs = service_specs(config)
         self.services = {spec.service: self._service(spec) for spec in specs}
         self.cluster_name = self._cluster.name
         self.register_outputs({"clusterName": self.cluster_name})
 
     # ------------------------------------------------------------------------------------------ services
 
-    def _container_definitions(self, spec: _ServiceSpec, log_group: str) -> pulumi.Output[str]:
+    def _container_definitions(self, spec: ServiceSpec, log_group: str) -> pulumi.Output[str]:
         config = self._args.config
 
-        def build(endpoints: Endpoints, secret_arns: dict[str, str]) -> str:
+        def build(endpoints: Endpoints, secret_refs: dict[str, str]) -> str:
             containers = task_containers(config, spec.role, endpoints, log_group, spec.team)
-            return json.dumps([container_definition(c, secret_arns) for c in containers])
+            return json.dumps([container_definition(c, secret_refs) for c in containers])
 
-        return pulumi.Output.all(self._endpoints, self._secret_arns).apply(lambda v: build(v[0], v[1]))
+        return pulumi.Output.all(self._endpoints, self._secret_refs).apply(lambda v: build(v[0], v[1]))
 
-    def _service(self, spec: _ServiceSpec) -> aws.ecs.Service:
+    def _service(self, spec: ServiceSpec) -> aws.ecs.Service:
         args, config, name = self._args, self._args.config, f"{self._name}-{spec.service}"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/airstack/{config.stack}/{spec.service}",
+            name=naming.log_group_name(config.stack, spec.service),
             retention_in_days=config.logs.retention_days,
             tags=args.tags,
-            opts=child(self),
-        )
-        execution_role = self._task_role(
-            f"{name}-execution", f"{spec.service}: pull the image, write logs, read secrets"
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution-managed",
-            role=execution_role.name,
-            policy_arn=EXECUTION_ROLE_POLICY,
-            opts=child(self),
-        )
-        needed = secret_names(spec.role)
-        aws.iam.RolePolicy(
-            f"{name}-execution-secrets",
-            role=execution_role.id,
-            policy=pulumi.Output.all(*[args.secret_arns[s] for s in sorted(needed)]).apply(
-                lambda arns: policy_document([statement(["secretsmanager:GetSecretValue"], list(arns))])
-            ),
-            opts=child(self),
-        )
-        task_role = self._task_role(f"{name}-task", f"{spec.service}: what Airflow itself may do")
-        team, queue = (spec.team.name, spec.team.queue_name) if spec.team else (None, None)
-        aws.iam.RolePolicy(
-            f"{name}-task-policy",
-            role=task_role.id,
-            policy=self._grants.apply(lambda g: policy_document(task_role_statements(spec.role, g, team, queue))),
             opts=child(self),
         )
         teams = (spec.team,) if spec.team else config.teams
@@ -215,7 +145,7 @@ class Compute(pulumi.ComponentResource):
         )
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task-definition",
-            family=f"airstack-{config.stack}-{spec.service}",
+            family=naming.task_family(config.stack, spec.service),
             cpu=str(spec.size.cpu),
             memory=str(spec.size.memory),
             network_mode="awsvpc",
@@ -223,9 +153,9 @@ class Compute(pulumi.ComponentResource):
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 cpu_architecture=spec.size.architecture, operating_system_family="LINUX"
             ),
-            execution_role_arn=execution_role.arn,
-            task_role_arn=task_role.arn,
-            container_definitions=self._container_definitions(spec, f"/airstack/{config.stack}/{spec.service}"),
+            execution_role_arn=args.execution_roles[spec.service].arn,
+            task_role_arn=args.task_roles[spec.service].arn,
+            container_definitions=self._container_definitions(spec, naming.log_group_name(config.stack, spec.service)),
             volumes=volumes,
             tags=with_tags(args.tags, **({"airstack:team": spec.team.name} if spec.team else {})),
             opts=child(self, depends_on=[log_group]),
@@ -238,9 +168,7 @@ class Compute(pulumi.ComponentResource):
             desired_count=self._desired_count(spec),
             capacity_provider_strategies=[
                 aws.ecs.ServiceCapacityProviderStrategyArgs(
-                    capacity_provider="FARGATE_SPOT"
-                    if isinstance(spec.size, WorkerSize) and spec.size.spot
-                    else "FARGATE",
+                    capacity_provider="FARGATE_SPOT" if spec.spot else "FARGATE",
                     weight=1,
                 )
             ],
@@ -276,20 +204,10 @@ class Compute(pulumi.ComponentResource):
         self._scaling(spec, name, service)
         return service
 
-    def _task_role(self, name: str, purpose: str) -> aws.iam.Role:
-        """A role that ECS tasks assume (an execution role or a task role)."""
-        return aws.iam.Role(
-            name,
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            description=f"airstack {self._args.config.stack} {purpose}",
-            tags=self._args.tags,
-            opts=child(self),
-        )
-
-    def _desired_count(self, spec: _ServiceSpec) -> int:
+    def _desired_count(self, spec: ServiceSpec) -> int:
         return spec.count if self._args.config.services_running else 0
 
-    def _service_connect(self, spec: _ServiceSpec) -> aws.ecs.ServiceServiceConnectConfigurationArgs:
+    def _service_connect(self, spec: ServiceSpec) -> aws.ecs.ServiceServiceConnectConfigurationArgs:
         if spec.role != "api-server":
             return aws.ecs.ServiceServiceConnectConfigurationArgs(enabled=True, namespace=self._namespace.arn)
         return aws.ecs.ServiceServiceConnectConfigurationArgs(
@@ -310,10 +228,10 @@ class Compute(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------------------------------- scaling
 
-    def _scaled(self, spec: _ServiceSpec) -> bool:
+    def _scaled(self, spec: ServiceSpec) -> bool:
         return spec.team is not None or self._args.config.schedule.hibernate
 
-    def _scaling(self, spec: _ServiceSpec, name: str, service: aws.ecs.Service) -> None:
+    def _scaling(self, spec: ServiceSpec, name: str, service: aws.ecs.Service) -> None:
         config = self._args.config
         if not self._scaled(spec):
             return

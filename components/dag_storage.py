@@ -1,17 +1,22 @@
 """DAG storage tier: encrypted EFS with one access point per team at ``/dags/<team>``.
 
-Airflow mounts these read-only through IAM-authorised mounts; only the DAG deployment function may write.
+Airflow mounts these read-only through IAM-authorised mounts; only the DAG deployment function may write. Who
+may mount through which access point is the file system's own policy: a team's workers only through their
+team's access point, the dag-processor through every team's.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, deny_insecure_transport, with_tags
+from components.common import child, with_tags
+from components.grants import file_system_policy
 
 AIRFLOW_UID = 50000
 AIRFLOW_GID = 0
@@ -33,6 +38,18 @@ class DagStorageArgs:
     backups: bool
     protect: bool
     tags: Mapping[str, str]
+    team_readers: Mapping[str, pulumi.Input[str]]
+    """Team -> the role ARN that reads that team's DAGs (its workers' task role)."""
+    all_readers: Sequence[pulumi.Input[str]] = ()
+    """Role ARNs that read every team's DAGs (the dag-processor's task role)."""
+
+
+def _policy_document(grants: dict[str, Any]) -> str:
+    readers: dict[str, list[str]] = {
+        str(grants["team_roles"][t]): list(grants["points"][t]) for t in grants["team_roles"]
+    }
+    readers.update({role: list(grants["every"]) for role in grants["all_roles"]})
+    return json.dumps(file_system_policy(grants["fs"], readers=readers), sort_keys=True)
 
 
 class DagStorage(pulumi.ComponentResource):
@@ -54,12 +71,6 @@ class DagStorage(pulumi.ComponentResource):
             f"{name}-backup",
             file_system_id=fs.id,
             backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED" if args.backups else "DISABLED"),
-            opts=child(self),
-        )
-        aws.efs.FileSystemPolicy(
-            f"{name}-policy",
-            file_system_id=fs.id,
-            policy=fs.arn.apply(lambda arn: deny_insecure_transport({"AWS": "*"}, "*", [arn])),
             opts=child(self),
         )
         for index in range(args.subnet_count):
@@ -88,6 +99,21 @@ class DagStorage(pulumi.ComponentResource):
             )
             for team in args.teams
         }
+        readers = {team: [ap.arn] for team, ap in self.access_points.items()}
+        all_points = [ap.arn for ap in self.access_points.values()]
+        grants = pulumi.Output.all(
+            fs=fs.arn,
+            team_roles=pulumi.Output.all(**dict(args.team_readers)),
+            all_roles=pulumi.Output.all(*args.all_readers),
+            points=pulumi.Output.all(**{t: pulumi.Output.all(*arns) for t, arns in readers.items()}),
+            every=pulumi.Output.all(*all_points),
+        )
+        aws.efs.FileSystemPolicy(
+            f"{name}-policy",
+            file_system_id=fs.id,
+            policy=grants.apply(_policy_document),
+            opts=child(self),
+        )
         self.file_system_id = fs.id
         self.file_system_arn = fs.arn
         self.register_outputs(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.broker import Broker, BrokerArgs, QueueSpec
 from components.buckets import Buckets, BucketsArgs
 from components.compute import Compute, ComputeArgs
 from components.config import StackConfig
 from components.dag_storage import DagStorage, DagStorageArgs, TeamDirectory
+from components.identities import Identities, IdentitiesArgs
 from components.ingress import Ingress, IngressArgs
 from components.metastore import Metastore, MetastoreArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.secrets import Secrets, SecretsArgs
+from components.services import service_specs
 
 
 def stack_tags(config: StackConfig) -> dict[str, str]:
@@ -27,6 +30,9 @@ class AirflowPlatform(pulumi.ComponentResource):
         tags = stack_tags(config)
         here = pulumi.ResourceOptions(parent=self)
         protect = config.protected
+        # Known on a preview too (an invoke, not a resource): the account makes names and ARNs derivable.
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        specs = service_specs(config)
 
         self.network = Network(
             "network",
@@ -94,6 +100,9 @@ class AirflowPlatform(pulumi.ComponentResource):
             ),
             here,
         )
+        self.identities = Identities(
+            "iam", IdentitiesArgs(config=config, specs=specs, account=account, tags=tags), here
+        )
         self.dags = DagStorage(
             "dags",
             DagStorageArgs(
@@ -105,6 +114,10 @@ class AirflowPlatform(pulumi.ComponentResource):
                 backups=config.environment != "dev",
                 protect=protect,
                 tags=tags,
+                team_readers={
+                    s.team.name: self.identities.task_roles[s.service].arn for s in specs if s.team is not None
+                },
+                all_readers=[self.identities.task_roles["dag-processor"].arn],
             ),
             here,
         )
@@ -112,6 +125,8 @@ class AirflowPlatform(pulumi.ComponentResource):
             "buckets",
             BucketsArgs(
                 stack=config.stack,
+                region=config.aws_region,
+                account=account,
                 versioning=config.bucket_versioning,
                 logs_expiration_days=config.buckets.logs_expiration_days,
                 noncurrent_version_days=config.buckets.noncurrent_version_days,
@@ -141,18 +156,18 @@ class AirflowPlatform(pulumi.ComponentResource):
             "compute",
             ComputeArgs(
                 config=config,
+                account=account,
                 subnet_ids=self.network.private_subnet_ids,
                 security_group_ids=sg,
                 target_group_arn=self.ingress.target_group_arn,
                 listener=self.ingress.https_listener,
                 logs_bucket=self.buckets.logs,
-                data_bucket=self.buckets.data,
                 queues=self.broker.queues,
                 file_system_id=self.dags.file_system_id,
-                file_system_arn=self.dags.file_system_arn,
                 access_points=self.dags.access_points,
-                secret_arns=self.secrets.arns,
-                secrets_prefix=self.secrets.prefix,
+                secret_names=self.secrets.names,
+                execution_roles=self.identities.execution_roles,
+                task_roles=self.identities.task_roles,
                 tags=tags,
             ),
             here,

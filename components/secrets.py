@@ -1,6 +1,7 @@
 """Secrets tier: Airflow's keys and credentials, generated and kept in Secrets Manager.
 
-Containers get them as ECS ``secrets`` (``valueFrom`` the ARN); no value appears in config or environment.
+Containers get them as ECS ``secrets`` (``valueFrom`` the secret's ARN without its random suffix, which is known
+before the secret exists); no value appears in config or environment.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components import naming
 from components.airflow_settings import SECRET_NAMES
 from components.common import child, with_tags
 from components.metastore import DB_NAME, DB_USER
@@ -25,11 +27,6 @@ class SecretsArgs:
     db_password: pulumi.Input[str]
     protect: bool
     tags: Mapping[str, str]
-
-
-def secrets_prefix(stack: str) -> str:
-    """Where Airflow's secrets backend looks for connections and variables."""
-    return f"airstack/{stack}"
 
 
 def sql_alchemy_conn(address: str, port: int, password: str) -> str:
@@ -48,12 +45,14 @@ def _urlsafe(value: str) -> str:
 
 class Secrets(pulumi.ComponentResource):
     arns: dict[str, pulumi.Output[str]]
-    """Secret name (one of ``SECRET_NAMES``) -> ARN."""
+    """Secret key (one of ``SECRET_NAMES``) -> ARN."""
+    names: dict[str, str]
+    """Secret key -> the secret's name in Secrets Manager."""
     prefix: str
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:secrets:Secrets", name, None, opts)
-        self.prefix = secrets_prefix(args.stack)
+        self.prefix = naming.secrets_prefix(args.stack)
         fernet = random.RandomBytes(f"{name}-fernet-key", length=32, opts=child(self, protect=args.protect))
         jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=child(self))
         api_key = random.RandomPassword(f"{name}-api-secret-key", length=64, special=False, opts=child(self))
@@ -65,15 +64,16 @@ class Secrets(pulumi.ComponentResource):
             "sql-alchemy-conn": db.apply(lambda v: sql_alchemy_conn(v[0], v[1], v[2])),
             "celery-result-backend": db.apply(lambda v: celery_result_backend(v[0], v[1], v[2])),
             "fernet-key": fernet.base64.apply(_urlsafe),
-            "jwt-secret": jwt.result,
+            "jwt-signing-key": jwt.result,
             "api-secret-key": api_key.result,
             "admin-password": admin.result,
         }
         self.arns = {}
+        self.names = {key: naming.internal_secret_name(args.stack, key) for key in SECRET_NAMES}
         for secret_name in SECRET_NAMES:
             secret = aws.secretsmanager.Secret(
                 f"{name}-{secret_name}",
-                name=f"{self.prefix}/internal/{secret_name}",
+                name=self.names[secret_name],
                 description=f"airstack {args.stack}: Airflow {secret_name}",
                 recovery_window_in_days=30 if args.protect else 0,
                 tags=with_tags(args.tags, **{"airstack:secret": secret_name}),

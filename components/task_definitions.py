@@ -1,4 +1,4 @@
-"""Pure builders for ECS container definitions and task-role permissions of each Airflow role."""
+"""Pure builders for the ECS container definitions of each Airflow role."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from components.airflow_settings import (
     API_PORT,
     DAGS_ROOT,
-    TASK_LOG_PREFIX,
     TRIGGERER_LOG_PORT,
     WORKER_LOG_PORT,
     ContainerSettings,
@@ -18,8 +17,6 @@ from components.airflow_settings import (
     command,
     render,
 )
-from components.buckets import prefix_statements
-from components.common import statement
 from components.config import StackConfig, Team
 
 STOP_TIMEOUT_SECONDS = 120
@@ -88,8 +85,8 @@ def task_containers(
     return [container(role)]
 
 
-def container_definition(spec: ContainerSpec, secret_arns: Mapping[str, str]) -> dict[str, Any]:
-    """One container; ``secret_arns`` maps secret names to ARNs, and every secret is passed by reference."""
+def container_definition(spec: ContainerSpec, secret_refs: Mapping[str, str]) -> dict[str, Any]:
+    """One container; ``secret_refs`` maps secret keys to their ARNs, and every secret is passed by reference."""
     definition: dict[str, Any] = {
         "name": spec.name,
         "image": spec.image,
@@ -98,7 +95,7 @@ def container_definition(spec: ContainerSpec, secret_arns: Mapping[str, str]) ->
         "user": "50000:0",
         "environment": [{"name": k, "value": v} for k, v in sorted(spec.settings.environment.items())],
         "secrets": [
-            {"name": var, "valueFrom": secret_arns[secret]} for var, secret in sorted(spec.settings.secrets.items())
+            {"name": var, "valueFrom": secret_refs[secret]} for var, secret in sorted(spec.settings.secrets.items())
         ],
         "logConfiguration": {
             "logDriver": "awslogs",
@@ -131,70 +128,3 @@ def container_definition(spec: ContainerSpec, secret_arns: Mapping[str, str]) ->
     if spec.depends_on_success:
         definition["dependsOn"] = [{"containerName": c, "condition": "SUCCESS"} for c in spec.depends_on_success]
     return definition
-
-
-@dataclass(frozen=True)
-class GrantTargets:
-    """Plain ARNs a task role may be granted on."""
-
-    logs_bucket_arn: str
-    data_bucket_arn: str
-    queue_arns: Mapping[str, str]
-    file_system_arn: str
-    access_point_arns: Mapping[str, str]
-    secrets_arn_prefix: str
-    """``arn:aws:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
-
-
-def task_role_statements(
-    role: Role, targets: GrantTargets, team: str | None, queue: str | None
-) -> list[dict[str, Any]]:
-    """Least privilege per role: a worker reads its own queue, mounts its own DAGs, writes its own logs."""
-    statements = [
-        statement(
-            ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            [f"{targets.secrets_arn_prefix}/connections/*", f"{targets.secrets_arn_prefix}/variables/*"],
-        )
-    ]
-    if role == "api-server":
-        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "read")
-    elif role == "scheduler":
-        statements.append(
-            statement(
-                ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-                sorted(targets.queue_arns.values()),
-            )
-        )
-    elif role == "triggerer":
-        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "write")
-    elif role == "dag-processor":
-        statements.append(_efs_mount(targets, sorted(targets.access_point_arns.values())))
-    elif role == "worker":
-        if team is None or queue is None:
-            raise ValueError("a worker's grants need its team and queue")
-        statements.append(
-            statement(
-                [
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl",
-                    "sqs:SendMessage",
-                ],
-                [targets.queue_arns[queue]],
-            )
-        )
-        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/{queue}/", "write")
-        statements += prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite")
-        statements.append(_efs_mount(targets, [targets.access_point_arns[team]]))
-    return statements
-
-
-def _efs_mount(targets: GrantTargets, access_points: list[str]) -> dict[str, Any]:
-    # ClientMount without ClientWrite: Airflow can read DAGs but never change them.
-    return statement(
-        ["elasticfilesystem:ClientMount"],
-        [targets.file_system_arn],
-        Condition={"StringEquals": {"elasticfilesystem:AccessPointArn": access_points}},
-    )

@@ -27,13 +27,21 @@ def stack_file_with(stack: str, values: dict[str, Any], secret_keys: frozenset[s
     return replace(read_stack_file(stack), config=encoded, secret_keys=secret_keys)
 
 
-_RUNS: dict[str, ProgramRun] = {}
+_RUNS: dict[tuple[str, bool], ProgramRun] = {}
 
 
 def planned(stack: str) -> ProgramRun:
-    if stack not in _RUNS:
-        _RUNS[stack] = run_program(read_stack_file(stack))
-    return _RUNS[stack]
+    """The stack as after `pulumi up` (every output known), planned once per session."""
+    if (stack, False) not in _RUNS:
+        _RUNS[stack, False] = run_program(read_stack_file(stack))
+    return _RUNS[stack, False]
+
+
+def planned_preview(stack: str) -> ProgramRun:
+    """The stack as the first `pulumi preview` of a new stack sees it (computed outputs unknown)."""
+    if (stack, True) not in _RUNS:
+        _RUNS[stack, True] = run_program(read_stack_file(stack), preview=True)
+    return _RUNS[stack, True]
 
 
 @pytest.fixture(params=STACKS)

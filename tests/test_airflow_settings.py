@@ -122,7 +122,7 @@ def test_every_role_is_celery_on_sqs_with_remote_logs_and_no_secret_values(
 def test_workers_never_get_the_metadata_database(prod: StackConfig, endpoints: Endpoints) -> None:
     settings = render(prod, "worker", endpoints, team(prod, "ml"))
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in settings.secrets
-    assert settings.secrets["AIRFLOW__API_AUTH__JWT_SECRET"] == "jwt-secret"
+    assert settings.secrets["AIRFLOW__API_AUTH__JWT_SECRET"] == "jwt-signing-key"
     assert secret_names("scheduler") >= {"admin-password", "sql-alchemy-conn"}  # its task migrates first
 
 

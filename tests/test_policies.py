@@ -1,23 +1,29 @@
-"""Every rule fires on a violating resource or stack and stays quiet on a compliant one."""
+"""Every rule fires on a violating resource or stack and stays quiet on a compliant one.
+
+Every case runs through the engine's analyzer protocol twice — the pack's own servicer in this process, and the
+pack started as the Pulumi CLI starts it (from ``$AIRSTACK_PACK_PYTHON``, a venv with only
+``policies/requirements.txt``) over gRPC — as after ``pulumi up`` and as on the first preview of a new stack
+(IDs and ARNs unknown; resources related only by property dependencies). All four must agree.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from airstack import wire
+from airstack.analysis import Analysis, evaluate
 from airstack.offline import ProgramRun, Resource
-from airstack.policy_eval import POLICY_DIR, _policies, evaluate, pack_config_for, settings_for
+from airstack.pack import Analyzer, PackError, read_pack_config, reconcile_config, start_pack
+from airstack.planning import pack_config_file
 from airstack.stackfile import read_stack_file
-from tests.conftest import STACKS, planned
+from tests.conftest import STACKS, planned, planned_preview
 
 DESIGN_RULES = {
     "sqs-visibility-covers-longest-task", "airflow-task-timeout-bounded", "sqs-dead-letter-queue", "sqs-encrypted",
@@ -29,14 +35,16 @@ DESIGN_RULES = {
 }  # fmt: skip
 TAGS = {"Environment": "prod", "Owner": "data", "CostCenter": "cc-1", "ManagedBy": "airstack"}
 URL = "https://sqs.eu-west-1.amazonaws.com/1/q"
+STACK_URN = "urn:pulumi:t::p::pulumi:pulumi:Stack::p-t"
 
 
 def res(
-    typ: str, name: str, protect: bool = False, deps: dict[str, list[str]] | None = None, **inputs: Any
+    typ: str, logical: str, protect: bool = False, deps: dict[str, list[str]] | None = None, **inputs: Any
 ) -> Resource:
+    name = logical
     return Resource(
-        urn=f"urn:pulumi:t::p::{typ}::{name}", type=typ, name=name, parent=None, custom=True, inputs=inputs,
-        outputs={**inputs, "id": f"{name}-id", "arn": f"arn:{name}"}, protect=protect, provider=None,
+        urn=f"urn:pulumi:t::p::{typ}::{name}", type=typ, name=name, parent=STACK_URN, custom=True,
+        wire_inputs=inputs, wire_outputs={**inputs, "id": f"{name}-id", "arn": f"arn:{name}"}, protect=protect,
         property_dependencies=deps or {},
     )  # fmt: skip
 
@@ -68,8 +76,8 @@ def queue(visibility: int | None = 36000, longest: int | None = 28800, **extra: 
                               "tags": tags, **extra}  # fmt: skip
     if visibility is not None:
         inputs["visibilityTimeoutSeconds"] = visibility
-    resource = res("aws:sqs/queue:Queue", "q", **inputs)
-    resource.outputs["url"] = URL
+    resource = res("aws:sqs/queue:Queue", "q", name="q", **inputs)
+    resource.wire_outputs["url"] = URL
     return resource
 
 
@@ -91,8 +99,8 @@ def bucket_parts(name: str = "data", *, skip: tuple[str, ...] = (), **override: 
                          bucket=target, rules=[{"id": "x", "status": "Enabled", "expiration": {"days": 90}}]),
     }  # fmt: skip
     for key, inputs in override.items():
-        parts[key].inputs.update(inputs)
-        parts[key].outputs.update(inputs)
+        parts[key].wire_inputs.update(inputs)
+        parts[key].wire_outputs.update(inputs)
     return [bucket(name), *(p for k, p in parts.items() if k not in skip)]
 
 
@@ -161,7 +169,7 @@ CASES: dict[str, Case] = {
     # sqs-encrypted
     "sqs encrypted": Case("sqs-encrypted", [queue()]),
     "sqs kms": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=None, kmsMasterKeyId="alias/x")]),
-    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q has sqsManagedSseEnabled False and no kmsMasterKeyId; it must set"]),
+    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q has sqsManagedSseEnabled False and no kmsMasterKeyId; task arguments travel"]),
     # s3
     "bucket ok": Case("s3-public-access-blocked", bucket_parts()),
     "no public access block": Case("s3-public-access-blocked", bucket_parts(skip=("pab",)),
@@ -253,91 +261,190 @@ CASES: dict[str, Case] = {
 }  # fmt: skip
 
 
-def test_the_pack_has_every_rule_of_the_design() -> None:
-    names = [p.name for p in _policies()]
+def run_of(resources: list[Resource], preview: bool = False) -> ProgramRun:
+    stack = Resource(urn=STACK_URN, type="pulumi:pulumi:Stack", name="p-t", parent=None, custom=False, wire_inputs={})
+    return ProgramRun(stack="t", project="p", resources=[stack, *resources], outputs={}, preview=preview)
+
+
+def as_first_preview(resources: list[Resource]) -> list[Resource]:
+    """The same resources as a first preview sees them: IDs and ARNs unknown, a reference to another resource's
+    ID or ARN unknown too and recorded as a property dependency on it (which is how the engine relates them)."""
+    identities = {}
+    for r in resources:
+        for key in ("id", "arn"):
+            identities[r.wire_outputs[key]] = r.urn
+    previewed = []
+    for r in resources:
+        inputs, deps = {}, {k: list(v) for k, v in r.property_dependencies.items()}
+        for key, value in r.wire_inputs.items():
+            refs = [
+                identities[v]
+                for v in (value if isinstance(value, list) else [value])
+                if isinstance(v, str) and v in identities
+            ]
+            if isinstance(value, str) and value.startswith(("{", "[")):  # a JSON document built from an ARN
+                refs += [urn for identity, urn in identities.items() if json.dumps(identity) in value]
+            if refs:
+                inputs[key] = wire.UNKNOWN
+                deps.setdefault(key, []).extend(refs)
+            else:
+                inputs[key] = value
+        outputs = {k: v for k, v in r.wire_outputs.items() if k not in ("id", "arn")}
+        outputs.update({key: inputs[key] for key in inputs})
+        outputs.update({"id": wire.UNKNOWN, "arn": wire.UNKNOWN})
+        if "url" in r.wire_outputs and "url" not in r.wire_inputs:
+            outputs["url"] = wire.UNKNOWN
+        previewed.append(replace(r, wire_inputs=inputs, wire_outputs=outputs, property_dependencies=deps))
+    return previewed
+
+
+PACK_PYTHON = os.environ.get("AIRSTACK_PACK_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="module")
+def in_process() -> Iterator[Analyzer]:
+    with start_pack() as analyzer:
+        yield analyzer
+
+
+@pytest.fixture(scope="module")
+def over_grpc() -> Iterator[Analyzer]:
+    with start_pack(python=PACK_PYTHON) as analyzer:
+        yield analyzer
+
+
+def _diagnostics(analysis: Analysis) -> list[tuple[str, str, str, str]]:
+    return [(v.policy, v.level, v.urn, v.message) for v in analysis.violations]
+
+
+def test_the_pack_has_every_rule_of_the_design(in_process: Analyzer) -> None:
+    from google.protobuf import empty_pb2
+
+    from airstack.pack import policies_of
+
+    policies = policies_of(in_process.GetAnalyzerInfo(empty_pb2.Empty()))
+    names = [p.name for p in policies]
     assert len(names) == len(set(names))
     assert set(names) >= DESIGN_RULES
-    for policy in _policies():
+    for policy in policies:
         assert len(policy.description) > 60, f"{policy.name} needs a description with the reason"
 
 
-def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
+def test_every_rule_has_a_compliant_and_a_violating_case(in_process: Analyzer) -> None:
+    from google.protobuf import empty_pb2
+
+    from airstack.pack import policies_of
+
     compliant = {c.policy for c in CASES.values() if not c.expected}
     violating = {c.policy for c in CASES.values() if c.expected}
-    assert compliant == violating == {p.name for p in _policies()}
+    assert compliant == violating == {p.name for p in policies_of(in_process.GetAnalyzerInfo(empty_pb2.Empty()))}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
-def test_rule(case: Case) -> None:
-    [policy] = [p for p in _policies() if p.name == case.policy]
-    run = ProgramRun(stack="t", project="p", resources=case.resources, outputs={})
-    config = {case.policy: "mandatory", **case.config}
-    violations = evaluate(run, config, [policy])
+def test_rule(case: Case, in_process: Analyzer, over_grpc: Analyzer) -> None:
+    """Only the case's policy is enabled; compliant means no diagnostics at all, not "the expected one fired"."""
+    config = {"all": "disabled", case.policy: "mandatory", **case.config}
+    if isinstance(config.get(case.policy), dict):
+        config[case.policy] = {"enforcementLevel": "mandatory", **config[case.policy]}
+    results = {}
+    for mode, resources in (("up", case.resources), ("preview", as_first_preview(case.resources))):
+        run = run_of(resources, preview=mode == "preview")
+        local = evaluate(run, in_process, config)
+        remote = evaluate(run, over_grpc, config)
+        assert _diagnostics(local) == _diagnostics(remote), f"{mode}: in-process and gRPC disagree"
+        assert local.skipped == remote.skipped == [], f"{mode}: the rule could not decide: {local.skipped}"
+        results[mode] = local
+    up, preview = results["up"], results["preview"]
+    assert [v.message for v in up.violations] == [v.message for v in preview.violations], (
+        "a first preview decides alike"
+    )
+    violations = up.violations
     assert [v.policy for v in violations] == [case.policy] * len(case.expected), [v.message for v in violations]
     for violation, expected in zip(violations, case.expected, strict=True):
         assert expected in violation.message
+        assert violation.level == "mandatory"
         assert violation.urn in {r.urn for r in case.resources}
         named = next(r.name for r in case.resources if r.urn == violation.urn)
         assert named in violation.message, "a violation names the resource it is about"
 
 
+def test_a_value_that_decides_and_is_not_known_yet_is_reported_as_undecided(in_process: Analyzer) -> None:
+    """A bucket policy computed from an unknown ARN on a preview: the rule says it cannot decide, never "ok"."""
+    parts = bucket_parts()
+    unknown_policy = res("aws:s3/bucketPolicy:BucketPolicy", "pol", bucket=wire.UNKNOWN, policy=wire.UNKNOWN,
+                         deps={"bucket": [parts[0].urn]})  # fmt: skip
+    analysis = evaluate(run_of([*parts, unknown_policy], preview=True), in_process, {"all": "disabled",
+                        "s3-public-access-blocked": "mandatory"})  # fmt: skip
+    assert analysis.violations == []
+    assert [(s.policy, s.reason) for s in analysis.skipped] == [
+        ("s3-public-access-blocked", "string value at .policy can't be known during preview")
+    ]
+    assert analysis.ran() == []
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_real_stack_passes_its_environments_rules(stack: str) -> None:
+def test_every_real_stack_is_clean_over_the_protocol_and_both_paths_agree(
+    stack: str, in_process: Analyzer, over_grpc: Analyzer
+) -> None:
     environment = read_stack_file(stack).load().environment
-    violations = evaluate(planned(stack), pack_config_for(environment))
-    assert [v for v in violations if v.level == "mandatory"] == []
-    assert violations == []
+    path = pack_config_file(environment)
+    assert path is not None
+    config = read_pack_config(path)
+    for run in (planned(stack), planned_preview(stack)):
+        local, remote = evaluate(run, in_process, config), evaluate(run, over_grpc, config)
+        assert _diagnostics(local) == _diagnostics(remote)
+        assert local.skipped == remote.skipped == [], "no rule may skip a real stack, not even on a first preview"
+        assert local.violations == [], [v.message for v in local.violations]
+        assert local.ran() == local.enabled
 
 
-def test_environment_levels_come_from_the_pack_config_files() -> None:
-    [versioned] = [p for p in _policies() if p.name == "s3-versioned"]
-    [backups] = [p for p in _policies() if p.name == "rds-backups"]
-    assert settings_for(versioned, pack_config_for("dev")).level.value == "disabled"
-    assert settings_for(versioned, pack_config_for("prod")).level.value == "mandatory"
-    assert settings_for(backups, pack_config_for("prod")).config == {"minimumRetentionDays": 7}
-    assert settings_for(backups, {}).config == {"minimumRetentionDays": 1}
+def test_a_prod_rule_catches_dev_settings_in_prod(in_process: Analyzer, over_grpc: Analyzer) -> None:
+    """dev's stack shape, judged as prod: the prod-only rules fire where dev differs, alike on both paths."""
+    prod = read_pack_config(pack_config_file("prod"))  # type: ignore[arg-type]
+    local, remote = evaluate(planned("dev"), in_process, prod), evaluate(planned("dev"), over_grpc, prod)
+    assert _diagnostics(local) == _diagnostics(remote)
+    assert {v.policy for v in local.violations} == {"rds-multi-az", "rds-deletion-protection", "s3-versioned",
+        "efs-backups", "stateful-resources-protected", "rds-backups"}  # fmt: skip
+    preview = evaluate(planned_preview("dev"), in_process, prod)
+    assert _diagnostics(preview) == _diagnostics(local), "a first preview finds the same violations"
 
 
-def test_a_prod_rule_catches_dev_settings_in_prod() -> None:
-    """dev's stack shape, judged as prod: the prod-only rules fire where dev differs."""
-    violations = evaluate(planned("dev"), pack_config_for("prod"))
-    fired = {v.policy for v in violations}
-    assert fired == {"rds-multi-az", "rds-deletion-protection", "s3-versioned", "efs-backups",
-                     "stateful-resources-protected", "rds-backups"}  # fmt: skip
+def test_environment_levels_come_from_the_pack_config_files(in_process: Analyzer) -> None:
+    dev = evaluate(planned("dev"), in_process, read_pack_config(pack_config_file("dev")))  # type: ignore[arg-type]
+    prod = evaluate(planned("dev"), in_process, read_pack_config(pack_config_file("prod")))  # type: ignore[arg-type]
+    assert dev.config["s3-versioned"].level == "disabled"
+    assert prod.config["s3-versioned"].level == "mandatory"
+    assert prod.config["rds-backups"].properties == {"minimumRetentionDays": 7}
+    assert evaluate(planned("dev"), in_process, {}).config["rds-backups"].properties == {"minimumRetentionDays": 1}
 
 
-def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(value)
-    return struct
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"rds-backups": "warn"}, "'warn' is not an enforcement level"),
+        ({"rds-backup": "mandatory"}, "unknown policies in the pack config: rds-backup"),
+        ({"rds-backups": {"minimumRetentionDays": 50}}, "rds-backups.minimumRetentionDays: 50 is greater than"),
+        ({"required-tags": {"requiredTags": "Owner"}}, "required-tags.requiredTags: 'Owner' is not of type 'array'"),
+        ({"all": {"enforcementLevel": "loud"}}, "enforcementLevel 'loud' is not one of"),
+    ],
+)
+def test_a_bad_pack_config_is_an_error_not_the_defaults(
+    config: dict[str, Any], message: str, in_process: Analyzer
+) -> None:
+    with pytest.raises(PackError) as error:
+        evaluate(planned("dev"), in_process, config)
+    assert message in str(error.value)
 
 
-def test_the_pack_runs_under_the_pulumi_engine_protocol() -> None:
-    """Start the pack as `pulumi preview --policy-pack policies` does and ask its analyzer over gRPC."""
-    # CI points this at a venv holding only policies/requirements.txt, as the Pulumi CLI would build it.
-    python = os.environ.get("AIRSTACK_PACK_PYTHON", sys.executable)
-    process = subprocess.Popen(
-        [python, "__main__.py"], cwd=POLICY_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().strip())
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
-            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=20)
-            assert info.name == "airstack"
-            assert {p.name for p in info.policies} == {p.name for p in _policies()}
-            response = stub.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type="aws:rds/instance:Instance",
-                    name="db",
-                    urn="urn:pulumi:prod::airstack::aws:rds/instance:Instance::db",
-                    properties=_struct({"storageEncrypted": False, "publiclyAccessible": True, "tags": TAGS}),
-                ),
-                timeout=20,
-            )
-        fired = {d.policyName for d in response.diagnostics}
-        assert {"rds-encrypted", "rds-not-public"} <= fired
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+def test_a_missing_pack_config_file_is_an_error(tmp_path: Any) -> None:
+    with pytest.raises(PackError, match="does not exist"):
+        read_pack_config(tmp_path / "nope.json")
+
+
+def test_reconcile_applies_all_then_each_policy_like_the_engine() -> None:
+    from airstack.pack import PolicyInfo
+
+    policies = [PolicyInfo("a", "", "advisory", "resource", None),
+                PolicyInfo("b", "", "mandatory", "stack", {"type": "object", "properties": {"n": {"default": 2}}})]  # fmt: skip
+    result = reconcile_config(policies, {"all": "disabled", "b": {"enforcementLevel": "advisory", "n": 3}})
+    assert (result["a"].level, result["b"].level, result["b"].properties) == ("disabled", "advisory", {"n": 3})

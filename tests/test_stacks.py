@@ -21,7 +21,7 @@ DB = "aws:rds/instance:Instance"
 TIERS = {
     "airstack:network:Network", "airstack:metastore:Metastore", "airstack:broker:Broker", "airstack:dags:DagStorage",
     "airstack:buckets:Buckets", "airstack:secrets:Secrets", "airstack:compute:Compute", "airstack:ingress:Ingress",
-    "airstack:monitoring:Monitoring",
+    "airstack:monitoring:Monitoring", "airstack:identity:Identities",
 }  # fmt: skip
 
 

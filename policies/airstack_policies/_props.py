@@ -1,4 +1,12 @@
-"""Reading resource properties the way both the Pulumi engine and the offline runner present them.
+"""Reading resource properties the way the Pulumi engine hands them to a policy pack.
+
+The analyzer gives rules ``pulumi_policy`` proxies — a ``Mapping`` for objects and a ``Sequence`` for lists,
+never ``dict``/``list`` — whose items raise ``UnknownValueError`` when the value is not known yet (on a
+preview, before the resource that computes it exists); numbers arrive as floats. Rules therefore test for
+``Mapping``/``Sequence``, read what may be unknown with ``peek`` (which answers ``UNKNOWN`` instead of
+raising), relate resources by their property dependencies (known on a preview) rather than by IDs and ARNs
+(not known until ``up``), and let a value that really decides the outcome raise, so that the engine reports
+"can't run during preview" instead of a wrong verdict.
 
 The pack is self-contained (the Pulumi CLI installs only ``requirements.txt`` next to it), so nothing here
 imports the program's own modules; the shared contract is resource properties and tags.
@@ -7,10 +15,11 @@ imports the program's own modules; the shared contract is resource properties an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
 
 SQS_MAX_VISIBILITY_SECONDS = 43_200
 CELERY_DEFAULT_VISIBILITY_SECONDS = 86_400
@@ -26,31 +35,108 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 DB_INSTANCE = "aws:rds/instance:Instance"
 FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 
+_SENTINELS = frozenset(
+    {
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+        "030794c1-ac77-496b-92df-f27374a8bd58",
+        "e48ece36-62e2-4504-bad9-02848725956a",
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+    }
+)
 
-def tags_of(props: Mapping[str, Any]) -> dict[str, str]:
-    tags = props.get("tags")
-    return dict(tags) if isinstance(tags, Mapping) else {}
+
+class _Unknown:
+    """A value the engine does not know yet."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+    def __bool__(self) -> bool:
+        return True  # an unknown value is set; it is only not known
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN or (isinstance(value, str) and value in _SENTINELS)
+
+
+def peek(props: Any, key: Any, default: Any = None) -> Any:
+    """``props[key]``; ``UNKNOWN`` if it is not known yet; ``default`` if it is absent or props is no mapping."""
+    if not isinstance(props, Mapping):
+        return default
+    try:
+        value = props[key]
+    except KeyError:
+        return default
+    except UnknownValueError:
+        return UNKNOWN
+    return UNKNOWN if is_unknown(value) else value
+
+
+def is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def items(value: Any) -> list[Any]:
+    """A list's elements (unknown ones as ``UNKNOWN``); a single value as a one-element list; None as []."""
+    if value is None:
+        return []
+    if is_unknown(value):
+        return [UNKNOWN]
+    if not is_sequence(value):
+        return [value]
+    found = []
+    for index in range(len(value)):
+        try:
+            element = value[index]
+        except UnknownValueError:
+            element = UNKNOWN
+        found.append(UNKNOWN if is_unknown(element) else element)
+    return found
+
+
+def plain(value: Any) -> Any:
+    """Proxies and nested proxies as plain dicts and lists; unknown values as ``UNKNOWN``."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(peek(value, k)) for k in value}
+    if is_sequence(value):
+        return [plain(v) for v in items(value)]
+    return UNKNOWN if is_unknown(value) else value
+
+
+def tags_of(props: Any) -> dict[str, Any]:
+    tags = peek(props, "tags")
+    return plain(tags) if isinstance(tags, Mapping) else {}
 
 
 def as_json(value: Any) -> Any:
     """Policy documents and container definitions arrive as JSON text or as already-parsed values."""
+    if is_unknown(value):
+        return UNKNOWN
     if isinstance(value, str):
         try:
             return json.loads(value)
         except json.JSONDecodeError:
             return None
-    return value
+    return plain(value)
 
 
-def containers(props: Mapping[str, Any]) -> list[dict[str, Any]]:
-    parsed = as_json(props.get("containerDefinitions"))
+def containers(props: Any) -> list[dict[str, Any]]:
+    """A task definition's container definitions; reading them on a preview raises if they are not known."""
+    raw = props["containerDefinitions"] if isinstance(props, Mapping) and "containerDefinitions" in props else None
+    parsed = as_json(raw)
     return [c for c in parsed if isinstance(c, dict)] if isinstance(parsed, list) else []
 
 
 def environment(container: Mapping[str, Any]) -> dict[str, str]:
     return {
         str(e.get("name")): str(e.get("value", ""))
-        for e in container.get("environment") or []
+        for e in items(container.get("environment"))
         if isinstance(e, Mapping) and e.get("name")
     }
 
@@ -65,25 +151,30 @@ def is_celery_on_sqs(env: Mapping[str, str]) -> bool:
 
 
 def as_int(value: Any) -> int | None:
+    if is_unknown(value) or isinstance(value, bool):
+        return None
     try:
         return int(float(value))
     except (TypeError, ValueError):
         return None
 
 
+def depends_on(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    """``resource.<prop>`` was computed from ``target`` (a property dependency: known on a preview too)."""
+    return any(d.urn == target.urn for d in resource.property_dependencies.get(prop) or [])
+
+
 def _identities(resource: PolicyResource) -> set[str]:
-    props = resource.props
-    keys = ("id", "arn", "bucket", "name", "url")
-    return {str(props[k]) for k in keys if isinstance(props.get(k), str | int) and props.get(k) != ""}
+    values = (peek(resource.props, k) for k in ("id", "arn", "bucket", "name", "url"))
+    return {str(v) for v in values if isinstance(v, str | int) and v != "" and not is_unknown(v)}
 
 
 def refers_to(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
-    """Whether ``resource.<prop>`` points at ``target``: by dependency (preview) or by value (offline, up)."""
-    deps = resource.property_dependencies.get(prop) or []
-    if any(d.urn == target.urn for d in deps):
+    """Whether ``resource.<prop>`` points at ``target``: by dependency, or by value when both are known."""
+    if depends_on(resource, prop, target):
         return True
-    value = resource.props.get(prop)
-    return isinstance(value, str) and value in _identities(target)
+    value = peek(resource.props, prop)
+    return isinstance(value, str) and not is_unknown(value) and value in _identities(target)
 
 
 def related(resources: Iterable[PolicyResource], typ: str, prop: str, target: PolicyResource) -> list[PolicyResource]:
@@ -92,14 +183,19 @@ def related(resources: Iterable[PolicyResource], typ: str, prop: str, target: Po
 
 def statements(document: Any) -> list[dict[str, Any]]:
     parsed = as_json(document)
-    if not isinstance(parsed, Mapping):
+    if not isinstance(parsed, dict):
         return []
     found = parsed.get("Statement", [])
-    found = [found] if isinstance(found, Mapping) else found
-    return [s for s in found if isinstance(s, dict)]
+    found = [found] if isinstance(found, dict) else found
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
 
 
 def as_list(value: Any) -> list[Any]:
+    """A plain value or list as a list (a JSON policy's ``"Action": "s3:*"`` or ``["s3:*"]``)."""
     if value is None:
         return []
-    return list(value) if isinstance(value, list | tuple) else [value]
+    if isinstance(value, list | tuple):
+        return list(value)
+    if is_sequence(value):
+        return items(value)
+    return [value]

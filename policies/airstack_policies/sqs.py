@@ -24,15 +24,21 @@ from airstack_policies._props import (
     SQS_MAX_VISIBILITY_SECONDS,
     TASK_DEFINITION,
     TASK_TIMEOUT_ENV,
+    UNKNOWN,
     VISIBILITY_ENV,
     as_int,
     as_json,
     containers,
+    depends_on,
     environment,
     is_airflow,
     is_celery_on_sqs,
+    peek,
+    refers_to,
     tags_of,
 )
+
+REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 
 _MARGIN_SCHEMA = PolicyConfigSchema(
     properties={"minimumMarginPercent": {"type": "integer", "default": 10, "minimum": 0}}
@@ -44,20 +50,20 @@ def _required(longest: int, margin: int) -> int:
     return math.ceil(longest * (100 + margin) / 100)
 
 
-def _queue_visibility(props: Any) -> int:
-    value = as_int(props.get("visibilityTimeoutSeconds"))
-    return SQS_DEFAULT_VISIBILITY_SECONDS if value is None else value
+def _queue_visibility(queue: Any) -> int:
+    value = peek(queue.props, "visibilityTimeoutSeconds")
+    if value is UNKNOWN:
+        return int(queue.props["visibilityTimeoutSeconds"])  # raises: the engine reports it can't decide yet
+    seconds = as_int(value)
+    return SQS_DEFAULT_VISIBILITY_SECONDS if seconds is None else seconds
 
 
 def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> None:
     margin = int(args.get_config().get("minimumMarginPercent", 10))
     queues = [r for r in args.resources if r.resource_type == QUEUE]
     longest: dict[str, int] = {}
-    by_url: dict[str, Any] = {}
     for queue in queues:
         tags = tags_of(queue.props)
-        if isinstance(queue.props.get("url"), str):
-            by_url[queue.props["url"]] = queue
         seconds = as_int(tags.get(LONGEST_TASK_TAG))
         if seconds is None:
             if tags.get(ROLE_TAG) == "celery-broker":
@@ -69,7 +75,7 @@ def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> Non
             continue
         longest[queue.urn] = seconds
         needed = _required(seconds, margin)
-        visibility = _queue_visibility(queue.props)
+        visibility = _queue_visibility(queue)
         if needed > SQS_MAX_VISIBILITY_SECONDS:
             report(
                 f"queue {queue.name} carries tasks of up to {seconds} s, which need a visibility timeout of "
@@ -84,16 +90,11 @@ def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> Non
                 queue.urn,
             )
 
-    _check_celery_processes(args, report, queues, longest, by_url, margin)
+    _check_celery_processes(args, report, queues, longest, margin)
 
 
 def _check_celery_processes(
-    args: StackValidationArgs,
-    report: ReportViolation,
-    queues: list[Any],
-    longest: dict[str, int],
-    by_url: dict[str, Any],
-    margin: int,
+    args: StackValidationArgs, report: ReportViolation, queues: list[Any], longest: dict[str, int], margin: int
 ) -> None:
     """Every Celery process's own visibility timeout covers the longest task of each queue it uses."""
     for task_definition in args.resources:
@@ -103,7 +104,8 @@ def _check_celery_processes(
             env = environment(container)
             if not is_celery_on_sqs(env):
                 continue
-            talks_to = _queues_of(env, by_url) or [q for q in queues if q.urn in longest]
+            talks_to = _queues_of(env, queues) or _queues_depended_on(task_definition, queues, longest)
+            talks_to = talks_to or [q for q in queues if q.urn in longest]
             needed = max((_required(longest[q.urn], margin) for q in talks_to if q.urn in longest), default=0)
             label = f"container {container.get('name')} of {task_definition.name}"
             raw = env.get(VISIBILITY_ENV)
@@ -129,11 +131,24 @@ def _check_celery_processes(
                 )
 
 
-def _queues_of(env: dict[str, str], by_url: dict[str, Any]) -> list[Any]:
+def _queues_of(env: dict[str, str], queues: list[Any]) -> list[Any]:
+    """The queues a process names in its predefined queues, matched by URL or, before they exist, by name."""
     mapping = as_json(env.get(QUEUES_ENV, ""))
     if not isinstance(mapping, dict):
         return []
-    return [by_url[url] for url in mapping.values() if url in by_url]
+    urls = {str(u) for u in mapping.values()}
+    found = []
+    for queue in queues:
+        url, name = peek(queue.props, "url"), peek(queue.props, "name")
+        by_url = isinstance(url, str) and url in urls
+        by_name = isinstance(name, str) and any(u.rstrip("/").endswith("/" + name) for u in urls)
+        if by_url or by_name:
+            found.append(queue)
+    return found
+
+
+def _queues_depended_on(task_definition: Any, queues: list[Any], longest: dict[str, int]) -> list[Any]:
+    return [q for q in queues if q.urn in longest and depends_on(task_definition, "containerDefinitions", q)]
 
 
 sqs_visibility_covers_longest_task = StackValidationPolicy(
@@ -190,26 +205,46 @@ airflow_task_timeout_bounded = ResourceValidationPolicy(
 )
 
 
+def _redrive_targets(owner: Any, prop: str) -> tuple[bool, set[str], set[str]]:
+    """Whether ``owner.<prop>`` sets a dead-letter target, and the URNs and ARNs it points at."""
+    deps = {d.urn for d in owner.property_dependencies.get(prop) or [] if d.resource_type == QUEUE}
+    value = peek(owner.props, prop)
+    if value is UNKNOWN:
+        if not deps:
+            owner.props[prop]
+        return True, deps, set()
+    policy = as_json(value)
+    arn = policy.get("deadLetterTargetArn") if isinstance(policy, dict) else None
+    return bool(arn), deps, {str(arn)} if arn else set()
+
+
 def _check_dead_letters(args: StackValidationArgs, report: ReportViolation) -> None:
     queues = [r for r in args.resources if r.resource_type == QUEUE]
-    targets: set[str] = set()
+    separate = [r for r in args.resources if r.resource_type == REDRIVE_POLICY]
+    target_urns: set[str] = set()
+    target_arns: set[str] = set()
+    redriven: set[str] = set()
     for queue in queues:
-        policy = as_json(queue.props.get("redrivePolicy"))
-        if isinstance(policy, dict) and policy.get("deadLetterTargetArn"):
-            targets.add(str(policy["deadLetterTargetArn"]))
-        for dep in queue.property_dependencies.get("redrivePolicy") or []:
-            targets.add(dep.urn)
+        has, urns, arns = _redrive_targets(queue, "redrivePolicy")
+        target_urns |= urns
+        target_arns |= arns
+        if has:
+            redriven.add(queue.urn)
+    for policy in separate:
+        has, urns, arns = _redrive_targets(policy, "redrivePolicy")
+        target_urns |= urns
+        target_arns |= arns
+        redriven |= {q.urn for q in queues if has and refers_to(policy, "queueUrl", q)}
     for queue in queues:
-        is_target = queue.urn in targets or str(queue.props.get("arn")) in targets
-        if is_target or tags_of(queue.props).get(ROLE_TAG) == "celery-dead-letter":
+        arn = peek(queue.props, "arn")
+        is_target = queue.urn in target_urns or (isinstance(arn, str) and arn in target_arns)
+        if is_target or queue.urn in redriven or tags_of(queue.props).get(ROLE_TAG) == "celery-dead-letter":
             continue
-        policy = as_json(queue.props.get("redrivePolicy"))
-        if not (isinstance(policy, dict) and policy.get("deadLetterTargetArn")):
-            report(
-                f"queue {queue.name} has no redrivePolicy; a task message that keeps killing its worker is "
-                "redelivered forever. Give it a dead-letter queue (deadLetterTargetArn, maxReceiveCount)",
-                queue.urn,
-            )
+        report(
+            f"queue {queue.name} has no redrivePolicy; a task message that keeps killing its worker is "
+            "redelivered forever. Give it a dead-letter queue (deadLetterTargetArn, maxReceiveCount)",
+            queue.urn,
+        )
 
 
 sqs_dead_letter_queue = StackValidationPolicy(
@@ -226,12 +261,13 @@ sqs_dead_letter_queue = StackValidationPolicy(
 def _check_sqs_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != QUEUE:
         return
-    if args.props.get("sqsManagedSseEnabled") is True or args.props.get("kmsMasterKeyId"):
+    managed = peek(args.props, "sqsManagedSseEnabled")
+    if managed is not False or peek(args.props, "kmsMasterKeyId"):
+        # Unset means SQS's own default for new queues: SSE-SQS on.
         return
     report(
-        f"queue {args.name} has sqsManagedSseEnabled {args.props.get('sqsManagedSseEnabled')!r} and no "
-        "kmsMasterKeyId; it must set sqsManagedSseEnabled True or a kmsMasterKeyId (task arguments travel in "
-        "these messages)",
+        f"queue {args.name} has sqsManagedSseEnabled False and no kmsMasterKeyId; task arguments travel in "
+        "these messages: set sqsManagedSseEnabled True or a kmsMasterKeyId",
         None,
     )
 
@@ -239,8 +275,8 @@ def _check_sqs_encrypted(args: ResourceValidationArgs, report: ReportViolation) 
 sqs_encrypted = ResourceValidationPolicy(
     name="sqs-encrypted",
     description=(
-        "Celery messages carry task arguments. Every queue is encrypted at rest with SSE-SQS "
-        "(sqsManagedSseEnabled) or a KMS key (kmsMasterKeyId)."
+        "Celery messages carry task arguments. No queue turns encryption at rest off: sqsManagedSseEnabled "
+        "stays on (SQS's default for new queues) unless a KMS key (kmsMasterKeyId) encrypts it."
     ),
     validate=_check_sqs_encrypted,
     enforcement_level=EnforcementLevel.MANDATORY,

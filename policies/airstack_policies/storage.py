@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -19,6 +22,9 @@ from airstack_policies._props import (
     FILE_SYSTEM,
     as_int,
     as_list,
+    items,
+    peek,
+    plain,
     related,
     statements,
     tags_of,
@@ -63,10 +69,10 @@ def _check_public_access(args: StackValidationArgs, report: ReportViolation) -> 
             )
         elif missing:
             report(f"bucket {bucket.name} leaves {', '.join(missing)} false; all four must be true", bucket.urn)
-        if str(bucket.props.get("acl", "")) in PUBLIC_ACLS:
+        if str(peek(bucket.props, "acl", "")) in PUBLIC_ACLS:
             report(f"bucket {bucket.name} has acl {bucket.props['acl']}; buckets are private", bucket.urn)
         for acl in _related_any(args, BUCKET_ACL, bucket):
-            if str(acl.props.get("acl", "")) in PUBLIC_ACLS:
+            if str(peek(acl.props, "acl", "")) in PUBLIC_ACLS:
                 report(f"{acl.name} grants {acl.props['acl']} on bucket {bucket.name}; buckets are private", acl.urn)
         for policy in related(args.resources, BUCKET_POLICY, "bucket", bucket):
             for s in statements(policy.props.get("policy")):
@@ -94,12 +100,12 @@ s3_public_access_blocked = StackValidationPolicy(
 def _check_s3_encrypted(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in _buckets(args):
         configs = _related_any(args, SSE_CONFIG, bucket)
-        inline = bucket.props.get("serverSideEncryptionConfiguration")
+        inline = peek(bucket.props, "serverSideEncryptionConfiguration")
         algorithms = [
-            str((rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm", ""))
+            str((plain(rule).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm", ""))
             for c in configs
-            for rule in as_list(c.props.get("rules"))
-            if isinstance(rule, dict)
+            for rule in items(c.props.get("rules"))
+            if isinstance(rule, Mapping)
         ]
         if not inline and not any(a in ("AES256", "aws:kms", "aws:kms:dsse") for a in algorithms):
             report(
@@ -123,8 +129,8 @@ s3_encrypted = StackValidationPolicy(
 def _check_s3_versioned(args: StackValidationArgs, report: ReportViolation) -> None:
     for bucket in _buckets(args):
         versioning = _related_any(args, VERSIONING, bucket)
-        enabled = any((v.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in versioning)
-        inline = (bucket.props.get("versioning") or {}).get("enabled") is True
+        enabled = any(_status(v.props, "versioningConfiguration") == "Enabled" for v in versioning)
+        inline = _inline_versioning(bucket.props) is True
         if not (enabled or inline):
             report(
                 f"bucket {bucket.name} is not versioned; a bad write or delete cannot be undone. Add a "
@@ -144,11 +150,24 @@ s3_versioned = StackValidationPolicy(
 )
 
 
+def _status(props: Any, key: str) -> Any:
+    value = props.get(key)
+    return value["status"] if isinstance(value, Mapping) and "status" in value else None
+
+
+def _inline_versioning(props: Any) -> Any:
+    value = peek(props, "versioning")
+    for entry in items(value) if not isinstance(value, Mapping) else [value]:
+        if isinstance(entry, Mapping) and "enabled" in entry:
+            return entry["enabled"]
+    return None
+
+
 def _is_log_bucket(bucket: PolicyResource) -> bool:
     tags = tags_of(bucket.props)
     if "airstack:bucket" in tags:
         return tags["airstack:bucket"] == "logs"
-    text = " ".join(str(bucket.props.get(k, "")) for k in ("bucket", "bucketPrefix")) + " " + bucket.name
+    text = " ".join(str(peek(bucket.props, k, "")) for k in ("bucket", "bucketPrefix")) + " " + bucket.name
     return "log" in text.lower()
 
 
@@ -157,17 +176,23 @@ def _check_logs_lifecycle(args: StackValidationArgs, report: ReportViolation) ->
         if not _is_log_bucket(bucket):
             continue
         rules = [
-            rule
+            plain(rule)
             for c in _related_any(args, LIFECYCLE, bucket)
-            for rule in as_list(c.props.get("rules"))
-            if isinstance(rule, dict) and rule.get("status") == "Enabled"
+            for rule in items(c.props.get("rules"))
+            if isinstance(rule, Mapping) and rule.get("status") == "Enabled"
         ]
-        if not any(as_int((rule.get("expiration") or {}).get("days")) for rule in rules):
+        if not any(as_int(_expiration_days(rule)) for rule in rules):
             report(
                 f"log bucket {bucket.name} has no enabled lifecycle rule that expires objects; task logs grow "
                 "forever. Add a BucketLifecycleConfiguration rule with expiration.days",
                 bucket.urn,
             )
+
+
+def _expiration_days(rule: dict[str, Any]) -> Any:
+    expiration = rule.get("expiration")
+    expiration = expiration[0] if isinstance(expiration, list) and expiration else expiration
+    return expiration.get("days") if isinstance(expiration, dict) else None
 
 
 s3_logs_lifecycle = StackValidationPolicy(
@@ -217,7 +242,7 @@ rds_deletion_protection = ResourceValidationPolicy(
 
 
 def _check_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == DB_INSTANCE and args.props.get("publiclyAccessible") is True:
+    if args.resource_type == DB_INSTANCE and peek(args.props, "publiclyAccessible") is True:
         report(
             f"database {args.name} has publiclyAccessible True; it must be False (the metastore lives in isolated "
             "subnets only)",
@@ -264,7 +289,7 @@ rds_backups = ResourceValidationPolicy(
 
 def _check_efs_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == FILE_SYSTEM and args.props.get("encrypted") is not True:
-        report(f"file system {args.name} has encrypted {args.props.get('encrypted')!r}; it must be True", None)
+        report(f"file system {args.name} has encrypted {peek(args.props, 'encrypted')!r}; it must be True", None)
 
 
 efs_encrypted = ResourceValidationPolicy(
@@ -278,7 +303,7 @@ efs_encrypted = ResourceValidationPolicy(
 def _check_efs_backups(args: StackValidationArgs, report: ReportViolation) -> None:
     for fs in (r for r in args.resources if r.resource_type == FILE_SYSTEM):
         policies = related(args.resources, EFS_BACKUP_POLICY, "fileSystemId", fs)
-        statuses = [str((p.props.get("backupPolicy") or {}).get("status")) for p in policies]
+        statuses = [str(_status(p.props, "backupPolicy")) for p in policies]
         if "ENABLED" not in statuses:
             seen = f"a BackupPolicy with status {', '.join(statuses)}" if statuses else "no BackupPolicy"
             report(f"file system {fs.name} has {seen}; it needs a BackupPolicy with status ENABLED", fs.urn)

@@ -21,13 +21,19 @@ from airstack_policies._props import (
     DB_INSTANCE,
     FILE_SYSTEM,
     TASK_DEFINITION,
+    UNKNOWN,
     as_int,
+    as_json,
     as_list,
     containers,
+    depends_on,
     environment,
     is_airflow,
+    peek,
+    plain,
     refers_to,
     statements,
+    tags_of,
 )
 
 SERVICE = "aws:ecs/service:Service"
@@ -119,16 +125,17 @@ def _open_to_world_only_on_web(from_port: int | None, to_port: int | None) -> bo
     return from_port is not None and from_port == to_port and from_port in ALB_OPEN_PORTS
 
 
+def _uses_group(balancer: Any, group: Any) -> bool:
+    if depends_on(balancer, "securityGroups", group):
+        return True
+    group_id = peek(group.props, "id")
+    return group_id not in (None, UNKNOWN) and group_id in as_list(peek(balancer.props, "securityGroups"))
+
+
 def _check_open_ingress(args: StackValidationArgs, report: ReportViolation) -> None:
     groups = [r for r in args.resources if r.resource_type == SECURITY_GROUP]
     balancers = [r for r in args.resources if r.resource_type in LOAD_BALANCER]
-    alb_groups = {
-        g.urn
-        for g in groups
-        for lb in balancers
-        if str(g.props.get("id")) in [str(x) for x in as_list(lb.props.get("securityGroups"))]
-        or any(d.urn == g.urn for d in lb.property_dependencies.get("securityGroups") or [])
-    }
+    alb_groups = {g.urn for g in groups for lb in balancers if _uses_group(lb, g)}
 
     def judge(
         owner_urn: str | None, label: str, urn: str, cidrs: list[str], ports: tuple[int | None, int | None]
@@ -147,7 +154,7 @@ def _check_open_ingress(args: StackValidationArgs, report: ReportViolation) -> N
 
     for group in groups:
         for rule in as_list(group.props.get("ingress")):
-            if isinstance(rule, dict):
+            if isinstance(rule, Mapping):
                 cidrs = [str(c) for c in as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))]
                 judge(group.urn, f"security group {group.name}", group.urn, cidrs, _ports(rule))
     for rule in args.resources:
@@ -176,7 +183,7 @@ def _check_https(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type not in LISTENER:
         return
     protocol = str(args.props.get("protocol", "HTTP")).upper()
-    actions = [a for a in as_list(args.props.get("defaultActions")) if isinstance(a, dict)]
+    actions = [plain(a) for a in as_list(args.props.get("defaultActions")) if isinstance(a, Mapping)]
     if protocol == "HTTP":
         redirects = [a for a in actions if a.get("type") == "redirect"]
         if not redirects or any(
@@ -195,7 +202,7 @@ def _check_https(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 " or another TLS 1.2+ policy",
                 None,
             )
-        if not args.props.get("certificateArn"):
+        if not peek(args.props, "certificateArn"):
             report(f"listener {args.name} has no certificateArn", None)
 
 
@@ -239,7 +246,7 @@ def _check_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> N
     if args.resource_type in _POLICY_TYPES:
         documents.append(args.props.get(_POLICY_TYPES[args.resource_type]))
     if args.resource_type == "aws:iam/role:Role":
-        documents += [p.get("policy") for p in as_list(args.props.get("inlinePolicies")) if isinstance(p, dict)]
+        documents += [p.get("policy") for p in as_list(args.props.get("inlinePolicies")) if isinstance(p, Mapping)]
     for document in documents:
         for s in statements(document):
             found = _wildcard(s)
@@ -319,8 +326,9 @@ TAGGABLE_PREFIXES = (
     "aws:sqs/queue:", "aws:s3/bucket:Bucket", "aws:rds/instance:", "aws:efs/fileSystem:", "aws:efs/accessPoint:",
     "aws:ecs/cluster:", "aws:ecs/service:", "aws:ecs/taskDefinition:", "aws:lb/loadBalancer:", "aws:lb/targetGroup:",
     "aws:iam/role:", "aws:secretsmanager/secret:", "aws:cloudwatch/logGroup:", "aws:sns/topic:",
-    "aws:ec2/securityGroup:", "aws:ec2/vpcEndpoint:", "awsx:ec2:Vpc", "aws:ecr/repository:", "aws:lambda/function:",
+    "aws:ec2/securityGroup:", "aws:ec2/vpcEndpoint:", "aws:ecr/repository:", "aws:lambda/function:",
 )  # fmt: skip
+"""Custom resources only: a component (awsx's VPC) passes its tags to the children that carry them."""
 DEFAULT_REQUIRED_TAGS = ["Environment", "Owner", "CostCenter", "ManagedBy"]
 
 
@@ -328,10 +336,20 @@ def _check_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not args.resource_type.startswith(TAGGABLE_PREFIXES):
         return
     required = list(args.get_config().get("requiredTags", DEFAULT_REQUIRED_TAGS))
-    tags = args.props.get("tags") or {}
-    missing = [t for t in required if not (isinstance(tags, dict) and tags.get(t))]
+    tags = {**_default_tags(args), **tags_of(args.props)}
+    missing = [t for t in required if not tags.get(t)]
     if missing:
         report(f"{args.name} lacks the tags {', '.join(missing)}; costs and owners cannot be traced without them", None)
+
+
+def _default_tags(args: ResourceValidationArgs) -> dict[str, Any]:
+    """The provider's ``defaultTags`` (``aws:defaultTags`` in the stack config) apply to every resource."""
+    if args.provider is None:
+        return {}
+    defaults = as_json(peek(args.provider.props, "defaultTags"))
+    defaults = defaults[0] if isinstance(defaults, list) and defaults else defaults
+    tags = defaults.get("tags") if isinstance(defaults, dict) else None
+    return tags if isinstance(tags, dict) else {}
 
 
 required_tags = ResourceValidationPolicy(

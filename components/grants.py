@@ -1,0 +1,138 @@
+"""Least-privilege IAM documents of every role, as pure functions of known ARNs. No Pulumi here.
+
+Every ARN a policy names is derived from an explicit name (``components.naming``), so the documents are known
+on the first preview of a new stack and the policy pack can judge them before anything exists. The DAG file
+system is the exception: its ARN and its access points' ARNs exist only once created, so who may mount what
+is said in the file system's own policy (``file_system_policy``), not in the roles' policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from components.airflow_settings import TASK_LOG_PREFIX, Role
+
+Access = Literal["read", "write", "readwrite"]
+_ACTIONS: dict[Access, tuple[str, ...]] = {
+    "read": ("s3:GetObject",),
+    # Airflow's S3 log handler reads a log before appending to it, so writing includes reading.
+    "write": ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+    "readwrite": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
+}
+SECRET_READ = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+
+
+def statement(actions: Sequence[str], resources: Sequence[str], **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources), **extra}
+
+
+def prefix_statements(bucket_arn: str, prefix: str, access: Access) -> list[dict[str, Any]]:
+    """IAM statements for exactly the keys under ``prefix`` of one bucket, and nothing else."""
+    pattern = f"{prefix}*"
+    return [
+        statement(_ACTIONS[access], [f"{bucket_arn}/{pattern}"]),
+        statement(["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [pattern]}}),
+    ]
+
+
+@dataclass(frozen=True)
+class GrantTargets:
+    """Plain ARNs a task role may be granted on."""
+
+    logs_bucket_arn: str
+    data_bucket_arn: str
+    queue_arns: Mapping[str, str]
+    """Celery queue name -> SQS queue ARN."""
+    secrets_arn_prefix: str
+    """``arn:<partition>:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
+
+
+def team_secrets_prefix(prefix: str, team: str) -> str:
+    """Where a team's own connections and variables live: only its workers (and the core services) read them."""
+    return f"{prefix}/teams/{team}"
+
+
+def task_role_statements(
+    role: Role, targets: GrantTargets, team: str | None, queue: str | None
+) -> list[dict[str, Any]]:
+    """Least privilege per role: a worker reads its own queue and secrets and writes its own logs and data."""
+    if role == "worker":
+        if team is None or queue is None:
+            raise ValueError("a worker's grants need its team and queue")
+        return [
+            statement(SECRET_READ, [f"{team_secrets_prefix(targets.secrets_arn_prefix, team)}/*"]),
+            statement(
+                [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                [targets.queue_arns[queue]],
+            ),
+            *prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/{queue}/", "write"),
+            *prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite"),
+        ]
+    # The core services resolve connections and variables for every team (DAG parsing, the Execution API).
+    statements = [
+        statement(
+            SECRET_READ,
+            [f"{targets.secrets_arn_prefix}/{kind}/*" for kind in ("connections", "variables", "teams")],
+        )
+    ]
+    if role == "api-server":
+        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "read")
+    elif role == "scheduler":
+        statements.append(
+            statement(
+                ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], sorted(targets.queue_arns.values())
+            )
+        )
+    elif role == "triggerer":
+        statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "write")
+    return statements
+
+
+def execution_role_statements(secret_arn_patterns: Sequence[str]) -> list[dict[str, Any]]:
+    """What ECS needs to start a role's tasks besides the managed policy: exactly that role's secrets."""
+    return [statement(["secretsmanager:GetSecretValue"], sorted(secret_arn_patterns))]
+
+
+def file_system_policy(
+    file_system_arn: str, readers: Mapping[str, Sequence[str]], writers: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The DAG file system's policy: TLS only; each role mounts through its access points, and only those.
+
+    ``readers`` and ``writers`` map a role ARN to the access point ARNs it may use; readers get no
+    ``ClientWrite``, so Airflow can read DAGs but never change them.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "*",
+            "Resource": [file_system_arn],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    for kind, grants, actions in (
+        ("Read", readers, ["elasticfilesystem:ClientMount"]),
+        ("Write", writers or {}, ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]),
+    ):
+        for index, (role_arn, access_points) in enumerate(sorted(grants.items())):
+            statements.append(
+                {
+                    "Sid": f"{kind}{index}",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn},
+                    "Action": actions,
+                    "Resource": [file_system_arn],
+                    "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": sorted(access_points)}},
+                }
+            )
+    return {"Version": "2012-10-17", "Statement": statements}

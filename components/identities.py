@@ -1,0 +1,111 @@
+"""Identity tier: the IAM roles every ECS service's tasks run with, and what each may do.
+
+Two roles per service: an execution role (ECS pulls the image, writes container logs and reads exactly that
+service's secrets) and a task role (what Airflow itself may do: a team's workers reach only their team's
+queue, secrets, log prefix and data prefix). The roles exist before the DAG file system, whose own policy
+says through which access points each of them may mount it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.airflow_settings import secret_names
+from components.common import assume_role_policy, child, policy_document
+from components.config import StackConfig
+from components.grants import GrantTargets, execution_role_statements, task_role_statements
+from components.services import ServiceSpec
+
+EXECUTION_ROLE_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+@dataclass(frozen=True)
+class IdentitiesArgs:
+    config: StackConfig
+    specs: Sequence[ServiceSpec]
+    account: pulumi.Input[str]
+    tags: Mapping[str, str]
+
+
+def grant_targets(config: StackConfig, account: str) -> GrantTargets:
+    """The ARNs the roles are granted on, derived from the names the other tiers give their resources."""
+    region, stack = config.aws_region, config.stack
+    return GrantTargets(
+        logs_bucket_arn=naming.bucket_arn(region, naming.bucket_name(stack, "logs", account, region)),
+        data_bucket_arn=naming.bucket_arn(region, naming.bucket_name(stack, "data", account, region)),
+        queue_arns={
+            t.queue_name: naming.queue_arn(region, account, naming.queue_name(stack, t.queue_name))
+            for t in config.teams
+        },
+        secrets_arn_prefix=naming.secret_partial_arn(region, account, naming.secrets_prefix(stack)),
+    )
+
+
+class Identities(pulumi.ComponentResource):
+    execution_roles: dict[str, aws.iam.Role]
+    task_roles: dict[str, aws.iam.Role]
+
+    def __init__(self, name: str, args: IdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:identity:Identities", name, None, opts)
+        self._args = args
+        config = args.config
+        region = config.aws_region
+        partition = naming.partition_of(region).name
+        account = pulumi.Output.from_input(args.account)
+        targets = account.apply(lambda a: grant_targets(config, a))
+        self.execution_roles, self.task_roles = {}, {}
+        for spec in args.specs:
+            service = f"{name}-{spec.service}"
+            execution = self._role(f"{service}-execution", f"{spec.service}: pull the image, write logs, read secrets")
+            aws.iam.RolePolicyAttachment(
+                f"{service}-execution-managed",
+                role=execution.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{EXECUTION_ROLE_POLICY}",
+                opts=child(self),
+            )
+            keys = sorted(secret_names(spec.role))
+            aws.iam.RolePolicy(
+                f"{service}-execution-secrets",
+                role=execution.id,
+                policy=account.apply(
+                    lambda a, keys=keys: policy_document(
+                        execution_role_statements(
+                            [
+                                naming.secret_arn_pattern(region, a, naming.internal_secret_name(config.stack, k))
+                                for k in keys
+                            ]
+                        )
+                    )
+                ),
+                opts=child(self),
+            )
+            task = self._role(f"{service}-task", f"{spec.service}: what Airflow itself may do")
+            team, queue = (spec.team.name, spec.team.queue_name) if spec.team else (None, None)
+            aws.iam.RolePolicy(
+                f"{service}-task-policy",
+                role=task.id,
+                policy=targets.apply(
+                    lambda g, role=spec.role, team=team, queue=queue: policy_document(
+                        task_role_statements(role, g, team, queue)
+                    )
+                ),
+                opts=child(self),
+            )
+            self.execution_roles[spec.service] = execution
+            self.task_roles[spec.service] = task
+        self.register_outputs({"taskRoleArns": {s: r.arn for s, r in self.task_roles.items()}})
+
+    def _role(self, name: str, purpose: str) -> aws.iam.Role:
+        """A role that ECS tasks assume (an execution role or a task role)."""
+        return aws.iam.Role(
+            name,
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            description=f"airstack {self._args.config.stack} {purpose}",
+            tags=self._args.tags,
+            opts=child(self),
+        )
