@@ -8,21 +8,18 @@ not start, an internal error).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
-from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError
-from airstack.pack import Analyzer, PackError, start_pack
+from airstack.offline import DEFAULT_TIMEOUT_SECONDS
+from airstack.pack import PackError
 from airstack.plan_view import print_plan
-from airstack.planning import Plan, PlanOptions, plan_program, plan_stack
-from airstack.project import ProjectError
+from airstack.planning import PlanFailure, PlanOptions, plan_stacks
 from airstack.stackfile import read_stack_file
 from components.config import ConfigError
 
@@ -90,46 +87,34 @@ def _validate(stacks: Sequence[str], out: Console, err: Console) -> int:
     return code
 
 
-@contextlib.contextmanager
-def _pack(python: str | None) -> Iterator[Analyzer]:
-    with start_pack(python=python) as analyzer:
-        yield analyzer
-
-
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
-    documents: list[dict[str, Any]] = []
-    code = EXIT_OK
-    options = PlanOptions(preview=args.preview, timeout=args.timeout)
+    options = PlanOptions(
+        preview=args.preview,
+        timeout=args.timeout,
+        pack_python=args.pack_python,
+        program_dir=args.program,
+        policy_config=args.policy_config,
+    )
     try:
-        with _pack(args.pack_python) as analyzer:
-            for stack in args.stacks:
-                try:
-                    plan = _plan_one(args, stack, analyzer, options)
-                except (ConfigError, ProgramError, ProjectError, PackError) as error:
-                    kind = {ConfigError: "config", ProgramError: "program", ProjectError: "project"}.get(
-                        type(error), "pack-config"
-                    )
-                    err.print(str(error), markup=False, highlight=False)
-                    documents.append({"stack": stack, "error": {"kind": kind, "message": str(error)}})
-                    code = max(code, EXIT_INVALID)
-                    continue
-                documents.append(plan.as_dict())
-                code = max(code, plan.exit_code)
-                if not args.json:
-                    print_plan(plan, out)
+        results = plan_stacks(args.stacks, options)
     except PackError as error:
         err.print(f"airstack could not run the policy pack: {error}", markup=False, highlight=False)
-        documents.append({"stack": None, "error": {"kind": "pack", "message": str(error)}})
-        code = EXIT_INTERNAL
+        if args.json:
+            print(json.dumps({"stack": None, "error": {"kind": "pack", "message": str(error)}}, indent=2))
+        return EXIT_INTERNAL
+    code = EXIT_OK
+    for result in results:
+        if isinstance(result, PlanFailure):
+            err.print(result.message, markup=False, highlight=False)
+            code = max(code, EXIT_INVALID)
+            continue
+        code = max(code, result.exit_code)
+        if not args.json:
+            print_plan(result, out)
     if args.json:
-        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, sort_keys=False))
+        documents = [r.as_dict() for r in results]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     return code
-
-
-def _plan_one(args: argparse.Namespace, stack: str, analyzer: Analyzer, options: PlanOptions) -> Plan:
-    if args.program:
-        return plan_program(args.program, stack, analyzer, args.policy_config, options)
-    return plan_stack(stack, analyzer, options)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pulumi
@@ -132,6 +133,9 @@ class ProgramError(Exception):
         self.resources_registered = resources_registered
         """Resources the program had registered before it failed (besides its stack)."""
 
+    def __reduce__(self) -> tuple[type[ProgramError], tuple[str, int]]:
+        return (type(self), (str(self), self.resources_registered))
+
 
 class DuplicateUrnError(Exception):
     """The engine refuses a second resource with the same URN; so does the offline monitor."""
@@ -164,8 +168,11 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         self._lock = threading.Lock()
 
     def _urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's type is prefixed, except the root stack's (mocks prefix it too)."""
         if parent:
-            type_ = parent.split("::")[2].rsplit("$", maxsplit=1)[-1] + "$" + type_
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
         return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
 
     # The engine registers a default provider per package (and version) for resources that name none.
@@ -369,20 +376,34 @@ class _Watchdog:
         if self._main is threading.main_thread() and self._main.ident is not None:
             signal.pthread_kill(self._main.ident, signal.SIGINT)
 
-    def _frames_of_program(self, frames: list[traceback.FrameSummary]) -> list[str]:
+    def _frames_of_program(self, frames: Iterable[FrameType]) -> list[str]:
         root = str(self.program_dir)
-        return [f"{f.filename}:{f.lineno} ({f.name})" for f in frames if f.filename.startswith(root)]
+        return [
+            f"{f.f_code.co_filename}:{f.f_lineno} ({f.f_code.co_name})"
+            for f in frames
+            if f.f_code.co_filename.startswith(root)
+        ]
 
     def _waiting_at(self) -> list[str]:
         found: list[str] = []
         frame = sys._current_frames().get(self._main.ident or 0)
         if frame is not None:
-            found += self._frames_of_program(traceback.extract_stack(frame))
+            found += self._frames_of_program(f for f, _ in traceback.walk_stack(frame))
         with contextlib.suppress(RuntimeError):
             for task in list(asyncio.all_tasks(self.loop)):
-                for stack_frame in task.get_stack():
-                    found += self._frames_of_program(traceback.extract_stack(stack_frame, limit=1))
+                found += self._frames_of_program(_awaiting(task.get_coro()))
         return list(dict.fromkeys(found))
+
+
+def _awaiting(coroutine: Any) -> Iterator[FrameType]:
+    """The frames of a suspended coroutine and of everything it awaits, outermost first."""
+    for _ in range(200):
+        if coroutine is None:
+            return
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+        if frame is not None:
+            yield frame
+        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
 
 
 def run_program(
@@ -466,9 +487,13 @@ def _configure(monitor: _RecordingMonitor, project: str, stack: str, preview: bo
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:
-    with contextlib.suppress(Exception):
-        for task in asyncio.all_tasks(loop):
+    """Cancel what is left (a stopped program) and let it unwind inside the loop, then close the loop."""
+    with contextlib.suppress(BaseException):
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
             task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=2))
     with contextlib.suppress(Exception):
         loop.close()
     asyncio.set_event_loop(None)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from airstack import wire
 from airstack.analysis import Analysis, Skipped, Violation, evaluate
-from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramRun, Resource, run_program
-from airstack.pack import POLICY_DIR, Analyzer, read_pack_config
+from airstack.isolation import Job, run_programs
+from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError, ProgramRun, Resource
+from airstack.pack import POLICY_DIR, Analyzer, PackError, read_pack_config, start_pack
 from airstack.pricing import HOURS_PER_MONTH, CostEstimate, estimate
+from airstack.project import ProjectError, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile, read_stack_file
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
 
 NOT_EXPANDED = (
     "a remote component: its provider creates its children (subnets, route tables, NAT gateways, ...) only "
@@ -103,6 +106,24 @@ class PlanOptions:
     preview: bool = False
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     pack_dir: Path = POLICY_DIR
+    pack_python: str | None = None
+    """Start the pack with this interpreter and query it over gRPC; None: the pack's servicer in this process."""
+    program_dir: Path | None = None
+    """Plan another Pulumi Python program (its stack files by path) instead of this project."""
+    policy_config: Path | None = None
+    """The pack config to check with; default ``policies/<environment>.json``."""
+
+
+@dataclass(frozen=True)
+class PlanFailure:
+    """A stack that could not be planned: ``kind`` is config, project, program or pack-config."""
+
+    stack: str
+    kind: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "error": {"kind": self.kind, "message": self.message}}
 
 
 def pack_config_file(environment: str | None, pack_dir: Path = POLICY_DIR) -> Path | None:
@@ -113,32 +134,71 @@ def pack_config_file(environment: str | None, pack_dir: Path = POLICY_DIR) -> Pa
     return path if path.is_file() else None
 
 
-def _analyze(run: ProgramRun, analyzer: Analyzer, config_file: Path | None, stack_file: StackFile) -> Analysis:
-    pack_config = read_pack_config(config_file) if config_file else {}
-    return evaluate(run, analyzer, pack_config, stack_file.secret_keys)
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    stack_file: StackFile
+    config: StackConfig | None
+    environment: str | None
 
 
-def plan_stack(stack: str, analyzer: Analyzer, options: PlanOptions = PlanOptions()) -> Plan:
-    """Plan one of this project's stacks (``dev`` or a path to a ``Pulumi.<name>.yaml``)."""
-    stack_file = read_stack_file(stack)
-    config = stack_file.load()  # raises ConfigError before anything runs
-    run = run_program(stack_file, PROJECT_ROOT, preview=options.preview, timeout=options.timeout)
-    hours = config.schedule.hours_on_per_month() if config.services_running else 0.0
-    analysis = _analyze(run, analyzer, pack_config_file(config.environment, options.pack_dir), stack_file)
-    return Plan(stack_file, config, run, analysis, estimate(run, hours))
-
-
-def plan_program(
-    program_dir: Path,
-    stack_path: str,
-    analyzer: Analyzer,
-    pack_config: Path | None = None,
-    options: PlanOptions = PlanOptions(),
-) -> Plan:
-    """Plan any Pulumi Python program with its own stack file, checked with this pack."""
-    program_dir = program_dir.resolve()
-    stack_file = read_stack_file(stack_path, program_dir)
-    run = run_program(stack_file, program_dir, preview=options.preview, timeout=options.timeout)
+def _target(stack: str, options: PlanOptions) -> _Target:
+    if options.program_dir is None:
+        stack_file = read_stack_file(stack)
+        config = stack_file.load()  # raises ConfigError before anything runs
+        return _Target(stack, stack_file, config, config.environment)
+    stack_file = read_stack_file(stack, options.program_dir.resolve())
     environment = wire.provider_view(stack_file.decoded).get("airstack:environment")
-    config_file = pack_config or pack_config_file(environment if isinstance(environment, str) else None)
-    return Plan(stack_file, None, run, _analyze(run, analyzer, config_file, stack_file), estimate(run, HOURS_PER_MONTH))
+    return _Target(stack, stack_file, None, environment if isinstance(environment, str) else None)
+
+
+def _preload() -> None:
+    """Import this project's program modules once, before the per-stack processes are forked."""
+    import components.platform  # noqa: F401
+
+
+def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> list[Plan | PlanFailure]:
+    """Plan each stack: validate, run the programs (in parallel, isolated), then evaluate the pack and price."""
+    results: dict[int, Plan | PlanFailure] = {}
+    targets: dict[int, _Target] = {}
+    for index, stack in enumerate(stacks):
+        try:
+            targets[index] = _target(stack, options)
+        except ConfigError as error:
+            results[index] = PlanFailure(stack, "config", str(error))
+    program_dir = (options.program_dir or PROJECT_ROOT).resolve()
+    try:
+        read_project(program_dir)
+    except ProjectError as error:
+        for index in targets:
+            results[index] = PlanFailure(stacks[index], "project", str(error))
+        targets = {}
+    jobs = [Job(t.stack_file, program_dir, options.preview, options.timeout) for t in targets.values()]
+    outcomes = run_programs(jobs, preload=None if options.program_dir else _preload)
+    runs: dict[int, ProgramRun] = {}
+    for index, outcome in zip(targets, outcomes, strict=True):
+        if isinstance(outcome, ProgramError):
+            results[index] = PlanFailure(stacks[index], "program", str(outcome))
+        else:
+            runs[index] = outcome
+    if runs:
+        with start_pack(options.pack_dir, options.pack_python) as analyzer:
+            for index, run in runs.items():
+                target = targets[index]
+                try:
+                    results[index] = _analyzed(target, run, analyzer, options)
+                except PackError as error:
+                    results[index] = PlanFailure(target.name, "pack-config", str(error))
+    return [results[i] for i in range(len(stacks))]
+
+
+def _analyzed(target: _Target, run: ProgramRun, analyzer: Analyzer, options: PlanOptions) -> Plan:
+    config_file = options.policy_config or pack_config_file(target.environment, options.pack_dir)
+    pack_config = read_pack_config(config_file) if config_file else {}
+    analysis = evaluate(run, analyzer, pack_config, target.stack_file.secret_keys)
+    config = target.config
+    if config is None:
+        hours = HOURS_PER_MONTH
+    else:
+        hours = config.schedule.hours_on_per_month() if config.services_running else 0.0
+    return Plan(target.stack_file, config, run, analysis, estimate(run, hours))
