@@ -43,7 +43,13 @@ class Violation:
     description: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message}
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "urn": self.urn,
+            "message": self.message,
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,20 @@ from pathlib import Path
 
 from rich.console import Console
 
+from airstack.ci_formats import to_github_annotations, to_sarif
 from airstack.offline import DEFAULT_TIMEOUT_SECONDS
 from airstack.pack import PackError
+from airstack.parity import parity
 from airstack.plan_view import print_plan
-from airstack.planning import PlanFailure, PlanOptions, plan_stacks
-from airstack.stackfile import read_stack_file
+from airstack.planning import Plan, PlanFailure, PlanOptions, plan_stacks
+from airstack.pricing import render_estimate
+from airstack.stackfile import STACK_NAMES, read_stack_file
 from components.config import ConfigError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 DESCRIPTION = "Plan and validate airstack stacks where there is no cloud account or Pulumi CLI."
 PACK_PYTHON_ENV = "AIRSTACK_PACK_PYTHON"
+FORMATS = ("table", "json", "github", "sarif")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="run the program under mocks, check the policy pack, price the stack")
     plan.add_argument("stacks", nargs="+", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
     plan.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several stacks)")
+    plan.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="table (default), json, github (annotations for GitHub Actions) or sarif (code scanning)",
+    )
+    plan.add_argument("--output", type=Path, metavar="FILE", help="write the formatted result to FILE")
     plan.add_argument(
         "--preview",
         action="store_true",
@@ -59,15 +70,37 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="validate stack configuration only")
     validate.add_argument("stacks", nargs="+", metavar="STACK")
+
+    cost = commands.add_parser("cost", help="the monthly estimate with its assumptions and price sources")
+    cost.add_argument("stacks", nargs="+", metavar="STACK")
+    cost.add_argument("--json", action="store_true", help="print JSON")
+    cost.add_argument("--sources", action="store_true", help="list every price used with its source and date")
+
+    parity = commands.add_parser("parity", help="what differs between the stacks, at a glance")
+    parity.add_argument("stacks", nargs="*", metavar="STACK", help="default: dev acc prod dr")
+    parity.add_argument("--json", action="store_true", help="print JSON")
+    parity.add_argument("--all", action="store_true", help="also show what is the same everywhere")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `airstack plan dev | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     out = Console(soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
     err = Console(stderr=True, soft_wrap=True)
     if args.command == "validate":
         return _validate(args.stacks, out, err)
+    if args.command == "cost":
+        return _cost(args, out, err)
+    if args.command == "parity":
+        return _parity(args, out, err)
     return _plan(args, out, err)
 
 
@@ -88,6 +121,7 @@ def _validate(stacks: Sequence[str], out: Console, err: Console) -> int:
 
 
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    fmt = args.format or ("json" if args.json else "table")
     options = PlanOptions(
         preview=args.preview,
         timeout=args.timeout,
@@ -99,8 +133,8 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         results = plan_stacks(args.stacks, options)
     except PackError as error:
         err.print(f"airstack could not run the policy pack: {error}", markup=False, highlight=False)
-        if args.json:
-            print(json.dumps({"stack": None, "error": {"kind": "pack", "message": str(error)}}, indent=2))
+        if fmt == "json":
+            _emit(args, json.dumps({"stack": None, "error": {"kind": "pack", "message": str(error)}}, indent=2))
         return EXIT_INTERNAL
     code = EXIT_OK
     for result in results:
@@ -109,12 +143,55 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
             code = max(code, EXIT_INVALID)
             continue
         code = max(code, result.exit_code)
-        if not args.json:
+        if fmt == "table":
             print_plan(result, out)
+    documents = [r.as_dict() for r in results]
+    if fmt == "json":
+        _emit(args, json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    elif fmt == "sarif":
+        descriptions = {p.name: p.description for r in results if isinstance(r, Plan) for p in r.analysis.policies}
+        _emit(args, json.dumps(to_sarif(documents, descriptions, root=Path.cwd()), indent=2))
+    elif fmt == "github":
+        _emit(args, "\n".join(to_github_annotations(documents, root=Path.cwd())))
+    return code
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if getattr(args, "output", None):
+        args.output.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+
+
+def _cost(args: argparse.Namespace, out: Console, err: Console) -> int:
+    results = plan_stacks(args.stacks)
+    code, documents = EXIT_OK, []
+    for result in results:
+        if isinstance(result, PlanFailure):
+            err.print(result.message, markup=False, highlight=False)
+            code = EXIT_INVALID
+            continue
+        documents.append({"stack": result.stack_file.stack, **result.cost.as_dict()})
+        if not args.json:
+            out.print(f"[bold]{result.stack_file.stack}[/bold]")
+            out.print(render_estimate(result.cost, sources=args.sources))
     if args.json:
-        documents = [r.as_dict() for r in results]
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     return code
+
+
+def _parity(args: argparse.Namespace, out: Console, err: Console) -> int:
+    try:
+        configs = [read_stack_file(s).load() for s in (args.stacks or STACK_NAMES)]
+    except ConfigError as error:
+        err.print(str(error), markup=False, highlight=False)
+        return EXIT_INVALID
+    result = parity(configs)
+    if args.json:
+        print(json.dumps(result.as_dict(include_same=args.all), indent=2))
+    else:
+        out.print(result.table(show_same=args.all))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

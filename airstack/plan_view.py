@@ -10,7 +10,7 @@ from rich.tree import Tree
 
 from airstack.offline import Resource
 from airstack.planning import Plan
-from airstack.pricing import mwaa_reference
+from airstack.pricing import render_estimate
 
 
 def _count_below(urn: str, children: dict[str | None, list[Resource]]) -> int:
@@ -78,14 +78,6 @@ def print_plan(plan: Plan, out: Console) -> None:
             table.add_row(s.policy, (s.urn or "stack").split("::")[-1], s.reason)
         out.print(table)
 
-    cost = plan.cost
-    table = Table(title=f"Monthly estimate: ${cost.monthly_usd:,.2f} (prices as of {cost.as_of}, {cost.region})")
-    table.add_column("item")
-    table.add_column("USD/month", justify="right")
-    table.add_column("assumption", overflow="fold")
-    for item in cost.items:
-        table.add_row(item.item, f"{item.monthly_usd:,.2f}", item.assumption)
-    out.print(table)
-    out.print(f"[dim]For comparison: the smallest MWAA environment is about ${mwaa_reference():,.0f}/month.[/dim]")
+    out.print(render_estimate(plan.cost))
     if plan.run.outputs:
         out.print(f"[dim]Outputs: {', '.join(sorted(plan.run.outputs))}[/dim]\n")

@@ -12,7 +12,7 @@ from airstack.analysis import Analysis, Skipped, Violation, evaluate
 from airstack.isolation import Job, run_programs
 from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError, ProgramRun, Resource
 from airstack.pack import POLICY_DIR, Analyzer, PackError, read_pack_config, start_pack
-from airstack.pricing import HOURS_PER_MONTH, CostEstimate, estimate
+from airstack.pricing import CostEstimate, estimate, estimate_stack
 from airstack.project import ProjectError, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile, read_stack_file
 from components.config import ConfigError, StackConfig
@@ -197,8 +197,5 @@ def _analyzed(target: _Target, run: ProgramRun, analyzer: Analyzer, options: Pla
     pack_config = read_pack_config(config_file) if config_file else {}
     analysis = evaluate(run, analyzer, pack_config, target.stack_file.secret_keys)
     config = target.config
-    if config is None:
-        hours = HOURS_PER_MONTH
-    else:
-        hours = config.schedule.hours_on_per_month() if config.services_running else 0.0
-    return Plan(target.stack_file, config, run, analysis, estimate(run, hours))
+    cost = estimate(run) if config is None else estimate_stack(run, config)
+    return Plan(target.stack_file, config, run, analysis, cost)
