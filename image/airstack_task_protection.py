@@ -201,8 +201,8 @@ def install(environ: Mapping[str, str] = os.environ) -> Tracker | None:
     agent_uri = environ.get(AGENT_ENV)
     tracker = None
     if agent_uri:
-        state = Path(tempfile.mkdtemp(prefix="airstack-task-protection-"))
-        tracker = Tracker(state, Agent(agent_uri), expiry_minutes(environ))
+        minutes = expiry_minutes(environ)
+        tracker = Tracker(Path(tempfile.mkdtemp(prefix="airstack-task-protection-")), Agent(agent_uri), minutes)
         status = f"scale-in protection: {tracker.minutes} minutes per protection, agent {agent_uri}"
     else:
         status = f"{AGENT_ENV} is not set (not on ECS): scale-in protection is off"

@@ -341,3 +341,28 @@ def test_outside_ecs_a_celery_worker_runs_tasks_unprotected_and_says_so(tmp_path
         assert "scale-in protection o" not in worker.log.read_text().split("ready.")[1]
     finally:
         worker.stop()
+
+
+@needs_airflow
+def test_on_ecs_a_celery_worker_without_a_valid_expiry_does_not_start(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(IMAGE), str(HERE / "airflow")]),
+        "ECS_AGENT_URI": "http://127.0.0.1:9",
+        "AIRSTACK_CELERY_PREDEFINED_QUEUES": json.dumps({"ml": "https://sqs.eu-west-1.amazonaws.com/1/ml"}),
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "9000",
+        "PROTECTION_TEST_BROKER": str(tmp_path),
+        "PROTECTION_TEST_CONTROL": str(tmp_path),
+    }
+    done = subprocess.run(
+        [str(AIRFLOW_PYTHON), "-m", "celery", "-A", "protection_app", "worker", "-Q", "ml"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "AIRSTACK_TASK_PROTECTION_MINUTES must be the minutes a scale-in protection lasts" in done.stderr
