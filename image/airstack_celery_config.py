@@ -5,9 +5,12 @@ from ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` (queue name -> URL), rendered per pro
 need no sqs:ListQueues or sqs:CreateQueue.
 
 The visibility timeout and region are taken from their ``AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__*`` variables
-here, not from Airflow's parsed config: Airflow ignores variables of that section until the providers'
-configuration is loaded, and whoever imports ``default_celery`` before that silently gets 86400 s, which SQS
-rejects and which would redeliver every long task. A missing value stops the process instead.
+here, not from Airflow's parsed config: without the variable Airflow silently uses 86400 s, which SQS rejects and
+which would redeliver every long task (Airflow 3.1 even ignored the variable when ``default_celery`` was imported
+before the providers' configuration was loaded; 3.3 reads it). A missing value stops the process instead.
+
+Each worker also imports ``airstack_worker_signals`` (Celery's ``imports``), which connects the image's worker
+hooks (scale-in protection); only workers import Celery's ``imports``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
 VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 REGION_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__REGION"
+WORKER_HOOKS = "airstack_worker_signals"
 
 
 def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -35,8 +39,10 @@ def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, A
     if environ.get(REGION_ENV):
         options["region"] = environ[REGION_ENV]
     options["predefined_queues"] = {name: {"url": url} for name, url in sorted(queues.items())}
+    imports = tuple(default.get("imports") or ())
     return {
         **default,
+        "imports": imports if WORKER_HOOKS in imports else (*imports, WORKER_HOOKS),
         "broker_transport_options": options,
         # SQS supports neither remote control nor events (and so no Flower).
         "worker_enable_remote_control": False,

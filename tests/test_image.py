@@ -42,6 +42,7 @@ def test_worker_celery_config_has_only_its_queue_and_no_remote_control() -> None
     }
     assert config["worker_enable_remote_control"] is False
     assert config["task_acks_late"] is True
+    assert config["imports"] == ("airstack_worker_signals",), "each worker connects the scale-in protection hook"
 
 
 def test_celery_config_refuses_a_missing_visibility_or_queue_map() -> None:
