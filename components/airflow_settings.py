@@ -7,6 +7,7 @@ Values that are secrets are never rendered: ``ContainerSettings.secrets`` names 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +29,7 @@ LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
+TASK_PROTECTION_ENV = "AIRSTACK_TASK_PROTECTION_MINUTES"
 QUEUE_BY_DIRECTORY_ENV = "AIRSTACK_QUEUE_BY_DAG_DIRECTORY"
 """Read by the image's cluster policy: DAG directory (absolute) -> the queue its tasks run on."""
 LOG_FILENAME_TEMPLATE = (
@@ -159,6 +161,8 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(WORKER_LOG_PORT)
         # Keep dumb-init from signalling the whole process group, so Celery shuts down warm.
         env["DUMB_INIT_SETSID"] = "0"
+        # ECS scale-in protection while tasks run (the image's hook): until the longest task could be redelivered.
+        env[TASK_PROTECTION_ENV] = str(task_protection_minutes(config.visibility_timeout(team)))
     if role == "triggerer":
         env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(TRIGGERER_LOG_PORT)
     if role == "db-migrate":
@@ -166,6 +170,11 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["_AIRFLOW_WWW_USER_CREATE"] = "true"
         env["_AIRFLOW_WWW_USER_USERNAME"] = ADMIN_USER
     return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
+
+
+def task_protection_minutes(visibility_timeout_seconds: int) -> int:
+    """How long a worker stays protected from scale-in after it last started a task."""
+    return math.ceil(visibility_timeout_seconds / 60) + 1
 
 
 def jwt_issuer(stack: str) -> str:

@@ -47,6 +47,8 @@ class GrantTargets:
     """Celery queue name -> SQS queue ARN."""
     secrets_arn_prefix: str
     """``arn:<partition>:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
+    ecs_tasks_arn: str
+    """``arn:<partition>:ecs:<region>:<account>:task/<cluster>/*``: the stack's own tasks."""
 
 
 def team_secrets_prefix(prefix: str, team: str) -> str:
@@ -76,6 +78,8 @@ def task_role_statements(
             ),
             *prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/{queue}/", "write"),
             *prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite"),
+            # The image's hook protects a worker from scale-in while it runs tasks, through the ECS agent.
+            statement(["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"], [targets.ecs_tasks_arn]),
         ]
     # The core services resolve connections and variables for every team (DAG parsing, the Execution API).
     statements = [

@@ -43,6 +43,7 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
             for t in config.teams
         },
         secrets_arn_prefix=naming.secret_partial_arn(region, account, naming.secrets_prefix(stack)),
+        ecs_tasks_arn=naming.ecs_tasks_arn(region, account, naming.cluster_name(stack)),
     )
 
 

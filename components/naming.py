@@ -117,6 +117,11 @@ def task_family(stack: str, service: str) -> str:
     return physical(stack, service)
 
 
+def ecs_tasks_arn(region: str, account: str, cluster: str) -> str:
+    """Every task of one cluster (what ECS task protection is granted on)."""
+    return f"arn:{partition_of(region).name}:ecs:{region}:{account}:task/{cluster}/*"
+
+
 def log_group_name(stack: str, service: str) -> str:
     return f"/{PREFIX}/{stack}/{service}"
 

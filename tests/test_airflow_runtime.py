@@ -38,7 +38,7 @@ STAND_INS = {  # what the Secrets tier stores under each secret name, with stand
     "sql-alchemy-conn": sql_alchemy_conn("localhost", 5432, "stand-in"),
     "celery-result-backend": celery_result_backend("localhost", 5432, "stand-in"),
     "fernet-key": "dGhpcyBpcyBhIDMyIGJ5dGUgc3RhbmQtaW4ga2V5ISE=",
-    "jwt-secret": "stand-in-jwt-secret",
+    "jwt-signing-key": "stand-in-jwt-secret",
     "api-secret-key": "stand-in-api-secret-key",
     "admin-password": "stand-in-admin-password",
 }

@@ -11,6 +11,7 @@ TARGETS = GrantTargets(
     data_bucket_arn="arn:aws:s3:::data",
     queue_arns={q: f"arn:aws:sqs:r:1:{q}" for q in ("analytics", "ml", "reporting")},
     secrets_arn_prefix="arn:aws:secretsmanager:r:1:secret:airstack/prod",
+    ecs_tasks_arn="arn:aws:ecs:r:1:task/airstack-prod/*",
 )
 
 
