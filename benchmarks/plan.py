@@ -1,16 +1,19 @@
-"""Time `plan` per stack and for all four stacks in one process, next to the import floor; peak memory.
+"""Time `plan` per stack and for all four stacks in one call, next to the import floor; peak memory; and where
+the time of one plan goes (the program under mocks, the pack through the engine's analyzer protocol — its own
+servicer in-process and the pack started as the Pulumi CLI starts it, over gRPC — and pricing).
 
 Each measurement runs in a fresh interpreter (``python benchmarks/plan.py [--repeat N]``) and reports the
 median wall time. The import floor is the interpreter plus ``import pulumi, pulumi_aws`` and every aws module
-the program uses (its resource classes, found by a first run). Targets: all four stacks (policies and
-pricing included) within 2x of it, peak RSS under 400 MB.
-Measured, never asserted.
+the program uses (its resource classes, found by a first run). Programs run in forked children, in parallel.
+Targets: all four stacks (policies and pricing included) within 2x of the floor (3x at most), peak RSS under
+400 MB. Measured, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,14 +33,36 @@ for module, name in {classes!r}:
 pulumi_awsx.ec2.Vpc, pulumi_random.RandomPassword, pulumi_random.RandomBytes
 """
 PLAN = """
-from airstack.planning import plan_stack
-for stack in {stacks!r}:
-    plan = plan_stack(stack)
-    assert plan.exit_code == 0, plan.violations
+from airstack.planning import plan_stacks
+for plan in plan_stacks({stacks!r}):
+    assert plan.exit_code == 0, plan
 """
 REPORT = """
 import json, resource, sys
-print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), file=sys.stderr)
+rss = max(resource.getrusage(r).ru_maxrss for r in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(json.dumps({"rss_mb": rss / 1024}), file=sys.stderr)
+"""
+PHASES = """
+import json, os, sys, time
+from airstack.analysis import evaluate
+from airstack.offline import run_program
+from airstack.pack import read_pack_config, start_pack
+from airstack.planning import pack_config_file
+from airstack.pricing import estimate_stack
+from airstack.stackfile import read_stack_file
+import components.platform
+stack_file = read_stack_file({stack!r})
+config = stack_file.load()
+start = time.perf_counter(); run = run_program(stack_file); program = time.perf_counter() - start
+pack_config = read_pack_config(pack_config_file(config.environment))
+with start_pack() as analyzer:
+    evaluate(run, analyzer, pack_config)
+    start = time.perf_counter(); evaluate(run, analyzer, pack_config); in_process = time.perf_counter() - start
+with start_pack(python={python!r}) as analyzer:
+    evaluate(run, analyzer, pack_config)
+    start = time.perf_counter(); evaluate(run, analyzer, pack_config); grpc = time.perf_counter() - start
+start = time.perf_counter(); estimate_stack(run, config); pricing = time.perf_counter() - start
+print(json.dumps([program, in_process, grpc, pricing]))
 """
 
 
@@ -66,6 +91,18 @@ def main() -> None:
     print(f"{'measurement':<24}{'seconds':>10}{'x floor':>10}{'peak MB':>10}")
     for name, seconds, rss in rows:
         print(f"{name:<24}{seconds:>10.2f}{seconds / floor:>10.2f}{rss:>10.0f}")
+    python = os.environ.get("AIRSTACK_PACK_PYTHON", sys.executable)
+    print(f"\n{'one stack, by phase':<24}{'program':>10}{'pack':>10}{'pack gRPC':>10}{'pricing':>10}")
+    for stack in ("dev", "acc", "prod", "dr"):
+        samples = []
+        for _ in range(args.repeat):
+            done = subprocess.run(
+                [sys.executable, "-c", PHASES.format(stack=stack, python=python)], capture_output=True, text=True,
+                check=True,
+            )  # fmt: skip
+            samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        medians = [statistics.median(column) for column in zip(*samples, strict=True)]
+        print(f"{stack:<24}" + "".join(f"{m:>10.2f}" for m in medians))
 
 
 if __name__ == "__main__":
