@@ -51,7 +51,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Mapping
@@ -64,9 +63,6 @@ import boto3
 
 from . import archive, metrics, releases
 from .archive import Limits, Reason, Rejected
-
-TEAM_PATTERN = r"[a-z][a-z0-9-]{0,30}[a-z0-9]"
-KEY_PREFIX = "dags/"
 
 
 class ConfigError(Exception):
@@ -131,9 +127,9 @@ def _teams(raw: str, errors: list[str]) -> dict[str, str]:
         return {}
     teams: dict[str, str] = {}
     for team, directory in value.items():
-        if not (isinstance(team, str) and re.fullmatch(TEAM_PATTERN, team)):
+        if not (isinstance(team, str) and releases.TEAM_PATTERN.fullmatch(team)):
             errors.append(f"AIRSTACK_DAG_TEAMS: {team!r} is not a team name")
-        elif not (isinstance(directory, str) and re.fullmatch(TEAM_PATTERN, directory)):
+        elif not (isinstance(directory, str) and releases.TEAM_PATTERN.fullmatch(directory)):
             errors.append(f"AIRSTACK_DAG_TEAMS: team {team!r} has directory {directory!r}, not a plain name")
         else:
             teams[team] = directory
@@ -238,7 +234,7 @@ def _process(record: Mapping[str, Any], settings: Settings, s3: Any) -> Outcome:
 
 def _parse_key(key: str, settings: Settings) -> tuple[str, str]:
     parts = key.split("/")
-    if len(parts) != 3 or f"{parts[0]}/" != KEY_PREFIX or not parts[2].endswith(".zip"):
+    if len(parts) != 3 or f"{parts[0]}/" != releases.KEY_PREFIX or not parts[2].endswith(".zip"):
         raise Rejected(Reason.MALFORMED_KEY, f"{key!r} is not dags/<team>/<release>.zip")
     team, release = parts[1], parts[2].removesuffix(".zip")
     if team not in settings.teams:

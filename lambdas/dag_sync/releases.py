@@ -32,7 +32,16 @@ RELEASES = ".releases"
 CURRENT = "current"
 STAGING_PREFIX = ".staging-"
 LOCK = ".lock"
-RELEASE_PATTERN = re.compile(r"^(?P<time>\d{8}T\d{6}Z)-(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
+RELEASE_PATTERN = re.compile(r"(?P<time>\d{8}T\d{6}Z)-(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,63})")
+TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+TEAM_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+"""Team names and directories: the stack configuration's names (2-32 lowercase letters, digits, hyphens)."""
+KEY_PREFIX = "dags/"
+
+
+def release_key(team: str, release: str) -> str:
+    """Where the pipeline uploads a release and what the function's trigger matches: dags/<team>/<release>.zip"""
+    return f"{KEY_PREFIX}{team}/{release}.zip"
 
 
 class Decision(StrEnum):
@@ -44,11 +53,11 @@ class Decision(StrEnum):
 
 
 def is_release_name(name: str) -> bool:
-    match = RELEASE_PATTERN.match(name)
+    match = RELEASE_PATTERN.fullmatch(name)
     if match is None:
         return False
     try:
-        datetime.strptime(match["time"], "%Y%m%dT%H%M%SZ")
+        datetime.strptime(match["time"], TIME_FORMAT)
     except ValueError:
         return False
     return True
