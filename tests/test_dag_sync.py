@@ -294,6 +294,8 @@ def test_a_bad_archive_is_rejected_without_writing(deployer: Deployer, kind: str
         ("dags/analytics/20261399T000000Z-abc.zip", "bad-release-name", "analytics"),
         ("dags/analytics/20260101T000000Z-a b.zip", "bad-release-name", "analytics"),
         ("dags/analytics/20260101T000000Z-.hidden.zip", "bad-release-name", "analytics"),
+        ("dags/analytics/20260101T000000Z-abc\n.zip", "bad-release-name", "analytics"),
+        ("dags/analytics\n/20260101T000000Z-abc.zip", "unknown-team", "-"),
     ],
 )
 def test_a_bad_key_is_rejected_without_writing(deployer: Deployer, key: str, reason: str, team_dimension: str) -> None:
