@@ -16,7 +16,7 @@ from typing import Any
 
 
 def probe(directory: str) -> dict[str, Any]:
-    from airflow.models.dagbag import DagBag
+    from airflow.models.dagbag import DagBag  # pyright: ignore[reportMissingImports] - runs in Airflow's venv
 
     bag = DagBag(dag_folder=directory, include_examples=False, safe_mode=False)
     return {
