@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import threading
 from collections.abc import Iterator
@@ -14,8 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lambdas.dag_sync import archive, releases
 from lambdas.dag_sync import handler as dag_sync
-from lambdas.dag_sync import releases
 from tests.dag_zips import BAD_ARCHIVES, TEST_LIMITS, files_of, release, s3_event, zip_of
 
 BUCKET = "airstack-test-artifacts"
@@ -454,3 +455,40 @@ def test_a_team_list_means_directories_named_after_teams() -> None:
 
     assert dict(settings.teams) == {"ml": "ml", "bi": "bi"}
     assert (settings.root, settings.keep, settings.limits.max_files) == (Path("/mnt/dags"), 5, 2000)
+
+
+# ------------------------------------------------------------------------------------------- fuzzing
+
+
+def test_mangled_archives_are_rejected_or_unpacked_safely(tmp_path: Path) -> None:
+    """Random damage to good and bad archives: the reader says ``Rejected`` or yields a tree of plain files
+    inside the destination, never anything else (seeded, so a failure reproduces)."""
+    rng = random.Random(13)
+    limits = archive.Limits(max_files=50, max_unpacked_bytes=10**6, max_archive_bytes=10**6)
+    seeds = [zip_of(files_of("x", 5)), zip_of({"a.py": b"x" * 5000}, compression=0)]
+    seeds += [make() for make, _ in BAD_ARCHIVES.values()]
+    outcomes: dict[str, int] = {}
+    for i in range(1500):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            if not data:
+                break
+            at = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, 16)]
+        try:
+            manifest = archive.inspect(bytes(data), limits)
+        except archive.Rejected as rejection:
+            outcomes[rejection.reason.value] = outcomes.get(rejection.reason.value, 0) + 1
+            continue
+        destination = tmp_path / str(i)
+        archive.extract(bytes(data), manifest, destination)
+        for path in destination.rglob("*"):
+            assert not path.is_symlink(), path
+            assert path.is_file() or path.is_dir(), path
+            assert path.resolve().is_relative_to(destination.resolve()), path
+        outcomes["unpacked"] = outcomes.get("unpacked", 0) + 1
+
+    assert {"unpacked", "corrupt-archive", "unsafe-path"} <= set(outcomes), outcomes
