@@ -157,7 +157,7 @@ def _positive(env: Mapping[str, str], name: str, default: int, errors: list[str]
 @dataclass
 class Outcome:
     status: str
-    """deployed | unchanged | stale | rejected | ignored"""
+    """deployed | unchanged | stale | rejected | ignored | error"""
     bucket: str = ""
     key: str = ""
     team: str | None = None

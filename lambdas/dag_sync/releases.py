@@ -92,7 +92,12 @@ def release_dir(team_dir: Path, release: str) -> Path:
 def locked(team_dir: Path) -> Iterator[None]:
     """One deployment per team at a time (POSIX record locks work across NFSv4 clients, e.g. EFS)."""
     releases = team_dir / RELEASES
-    releases.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for directory in (team_dir, releases):
+        try:
+            directory.mkdir(mode=0o755)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o755)  # whatever the umask: Airflow's user must be able to read through it
     fd = os.open(releases / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX)
