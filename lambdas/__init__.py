@@ -1,0 +1,1 @@
+"""Lambda functions the airstack program packages (each subpackage is one function's code)."""

@@ -1,0 +1,1 @@
+"""The DAG deployment function (see ``handler``)."""
