@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--json", action="store_true", help="print JSON")
     cost.add_argument("--sources", action="store_true", help="list every price used with its source and date")
 
+    commands.add_parser("dags", help="`airstack dags release --team T ...`: check, zip and upload one team's DAGs")
+
     parity = commands.add_parser("parity", help="what differs between the stacks, at a glance")
     parity.add_argument("stacks", nargs="*", metavar="STACK", help="default: dev acc prod dr")
     parity.add_argument("--json", action="store_true", help="print JSON")
@@ -92,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["dags", "release"]:  # the DAG pipeline's step: validate, zip and upload one team's DAGs
+        from airstack import dag_release
+
+        return dag_release.main(argv[2:])
     args = _parser().parse_args(argv)
     out = Console(soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
     err = Console(stderr=True, soft_wrap=True)

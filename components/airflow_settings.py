@@ -111,7 +111,9 @@ class ContainerSettings:
 
 def dag_bundles(teams: tuple[Team, ...] | list[Team]) -> list[dict[str, object]]:
     return [
-        {"name": t.name, "classpath": LOCAL_BUNDLE, "kwargs": {"path": f"{DAGS_ROOT}/{t.directory}"}} for t in teams
+        # `current` is the team's released DAGs: a symlink the DAG deployment function switches atomically.
+        {"name": t.name, "classpath": LOCAL_BUNDLE, "kwargs": {"path": f"{DAGS_ROOT}/{t.directory}/current"}}
+        for t in teams
     ]
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 
 def probe(directory: str) -> dict[str, Any]:
-    from airflow.models.dagbag import DagBag  # pyright: ignore[reportMissingImports] - runs in Airflow's venv
+    # Runs in Airflow's venv; DagBag moved to dag_processing in Airflow 3.2.
+    from airflow.dag_processing.dagbag import DagBag  # pyright: ignore[reportMissingImports]
 
-    bag = DagBag(dag_folder=directory, include_examples=False, safe_mode=False)
+    bag = DagBag(dag_folder=directory, safe_mode=False)
     return {
         "dir": directory,
         "errors": {os.path.relpath(f, directory): e.strip().splitlines()[-1] for f, e in bag.import_errors.items()},

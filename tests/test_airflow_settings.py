@@ -84,7 +84,7 @@ def test_worker_talks_only_to_its_queue_with_its_visibility(prod: StackConfig, e
         {
             "name": "ml",
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-            "kwargs": {"path": "/opt/airflow/dags/ml"},
+            "kwargs": {"path": "/opt/airflow/dags/ml/current"},
         }
     ]
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "4"

@@ -30,6 +30,7 @@ AIRSTACK_COMMANDS: dict[str, set[str]] = {
     "diff": {"--rev", "--json"},
     "cost": {"--json"},
     "parity": {"--json"},
+    "dags": {"--team", "--source", "--bucket", "--dry-run", "--output"},
 }
 AIRSTACK_FORMATS = {"table", "json", "github", "sarif"}
 CLI_WIRED = False
