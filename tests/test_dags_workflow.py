@@ -64,10 +64,10 @@ def test_the_commands_the_workflow_runs_exist() -> None:
     for path in ("tests/test_dags.py", "tests/dagbag_probe.py", "tests/airflow/requirements.txt"):
         assert any(path in c for c in commands)
         assert (ROOT / path).is_file()
-    releases = [shlex.split(c.strip()) for c in commands if "-m airstack.dag_release" in c]
+    releases = [shlex.split(c.strip()) for c in commands if "airstack dags release" in c]
     assert len(releases) == 3
     for argv in releases:
-        arguments = argv[argv.index("airstack.dag_release") + 1 :]
+        arguments = argv[argv.index("release") + 1 :]
         parser().parse_args([a.replace("$", "") for a in arguments])  # exits on an unknown option
 
 

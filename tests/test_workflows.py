@@ -116,8 +116,8 @@ def job_problems(document: dict[str, Any], job_id: str, job: dict[str, Any], whe
     needs = {needs} if isinstance(needs, str) else set(needs)
     matrix = ((job.get("strategy") or {}).get("matrix") or {}) if isinstance(job.get("strategy"), dict) else {}
     on = document.get("on") or {}
-    call = on.get("workflow_call") if isinstance(on, dict) else None
-    inputs = set(((call or {}).get("inputs") or {}).keys())
+    triggers = [on.get(t) for t in ("workflow_call", "workflow_dispatch")] if isinstance(on, dict) else []
+    inputs = {name for trigger in triggers for name in ((trigger or {}).get("inputs") or {})}
     for path, value in strings(job):
         allowed = JOB_KEY_CONTEXTS.get(path[0], CONTEXTS) if path else CONTEXTS
         for expression in expressions(path, value):
