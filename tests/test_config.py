@@ -42,9 +42,10 @@ def test_unknown_keys_are_named_with_their_path() -> None:
     values["airstack:netwrok"] = {"cidr": "10.0.0.0/16"}
     values["airstack:network"]["natStrategyy"] = "single"
     assert problems("dev", values) == [
-        "airstack:network.natStrategyy = single: unknown key; check the spelling against Pulumi.dev.yaml and DESIGN.md §3",
-        'airstack:netwrok = {"cidr": "10.0.0.0/16"}: unknown key; check the spelling against Pulumi.dev.yaml and '
-        "DESIGN.md §3",
+        "airstack:network.natStrategyy = single: unknown key (did you mean natStrategy?); check the spelling against "
+        "Pulumi.dev.yaml and DESIGN.md §3",
+        'airstack:netwrok = {"cidr": "10.0.0.0/16"}: unknown key (did you mean network?); check the spelling against '
+        "Pulumi.dev.yaml and DESIGN.md §3",
     ]
 
 
