@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 PREFIX = "airstack"
 
-AUTO_NAME_SUFFIX = "-" + "0" * 7
-"""What Pulumi appends to the logical name of an auto-named resource: '-' and 7 random hex characters."""
+AUTO_NAME_SUFFIX = "-" + "x" * 7
+"""Stands for what Pulumi appends to the logical name of an auto-named resource: '-' and 7 random hex digits."""
 
 ACCOUNT_ID_LENGTH = 12
 BUCKET_PURPOSES = ("logs", "data")

@@ -9,7 +9,7 @@ longest form for what only exists after ``up`` (12-digit account, ARNs with thei
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ACCOUNT = "1" * naming.ACCOUNT_ID_LENGTH
 """A stand-in of the real length for the account id, unknown until ``up``."""
 CORE_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
-COMPUTE, INGRESS = "compute", "ingress"
+COMPUTE, INGRESS, METASTORE = "compute", "ingress", "metastore"
 """Component names in ``platform.py``: the logical names of auto-named resources start with them."""
 
 TASK_DEFINITION_MAX_BYTES = 64 * 1024
@@ -41,9 +41,13 @@ class DerivedName:
     limit: int
     auto_named: bool = False
 
+    @property
+    def excess(self) -> int:
+        return len(self.name) - self.limit
+
     def problem(self, part: str, value: str) -> str | None:
         """Why ``name`` is too long, saying how long ``value`` (the ``part`` it comes from) may be."""
-        excess = len(self.name) - self.limit
+        excess = self.excess
         if excess <= 0:
             return None
         suffix = " (with the '-' and 7 characters Pulumi appends)" if self.auto_named else ""
@@ -68,6 +72,7 @@ def stack_derived_names(stack: str, region: str | None) -> list[DerivedName]:
         DerivedName("secret", f"{naming.secrets_prefix(stack)}/internal/celery-result-backend", 512),
         DerivedName("load balancer", naming.auto_name(f"{INGRESS}-alb"), 32, auto_named=True),
         DerivedName("target group", naming.auto_name(f"{INGRESS}-api-server"), 32, auto_named=True),
+        DerivedName("RDS instance", naming.auto_name(f"{METASTORE}-db"), 63, auto_named=True),
     ]
     if region in REGION_PARTITION:
         names += [
@@ -85,6 +90,7 @@ def team_derived_names(stack: str, team: str) -> list[DerivedName]:
     service = naming.worker_service(team)
     return [
         *_role_names(service),
+        DerivedName("ECS service", service, 255),
         DerivedName("ECS task family", naming.task_family(stack, service), 255),
         DerivedName("log group", naming.log_group_name(stack, service), 512),
     ]
@@ -97,8 +103,14 @@ def queue_derived_names(stack: str, queue: str) -> list[DerivedName]:
     ]
 
 
+def _longest(names: list[DerivedName]) -> DerivedName | None:
+    """Of the names a value makes too long, the one that bounds it most."""
+    over = [n for n in names if n.excess > 0]
+    return max(over, key=lambda n: n.excess) if over else None
+
+
 def derived_name_problems(stack: str, region: Any, teams: Any) -> list[tuple[str, str, str]]:
-    """``(key, value, message)`` for each derived name AWS would refuse."""
+    """``(key, value, message)`` for each value that makes a derived name AWS would refuse."""
     if not STACK_NAME_PATTERN.fullmatch(stack):
         return [
             (
@@ -110,10 +122,9 @@ def derived_name_problems(stack: str, region: Any, teams: Any) -> list[tuple[str
             )
         ]
     found: list[tuple[str, str, str]] = []
-    for derived in stack_derived_names(stack, region if isinstance(region, str) else None):
-        problem = derived.problem("stack name", stack)
-        if problem:
-            found.append(("stack name", stack, problem))
+    worst = _longest(stack_derived_names(stack, region if isinstance(region, str) else None))
+    if worst:
+        found.append(("stack name", stack, str(worst.problem("stack name", stack))))
     for index, team in enumerate(teams if isinstance(teams, list | tuple) else ()):
         if not isinstance(team, Mapping):
             continue
@@ -121,23 +132,17 @@ def derived_name_problems(stack: str, region: Any, teams: Any) -> list[tuple[str
         if not (isinstance(name, str) and NAME_PATTERN.fullmatch(name)):
             continue
         key = f"airstack:teams[{index}]"
-        for derived in team_derived_names(stack, name):
-            problem = derived.problem("team name", name)
-            if problem:
-                found.append((f"{key}.name", name, problem))
+        worst = _longest(team_derived_names(stack, name))
+        if worst:
+            found.append((f"{key}.name", name, str(worst.problem("team name", name))))
         queue_key = f"{key}.queue" if queue is not None else f"{key}.name"
         queue = name if queue is None else queue
         if not (isinstance(queue, str) and NAME_PATTERN.fullmatch(queue)):
             continue
-        for derived in queue_derived_names(stack, queue):
-            problem = derived.problem(f"queue name (with stack {stack})", queue)
-            if problem:
-                found.append((queue_key, queue, problem))
-    return _unique(found)
-
-
-def _unique(items: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    return list(dict.fromkeys(items))
+        worst = _longest(queue_derived_names(stack, queue))
+        if worst:
+            found.append((queue_key, queue, str(worst.problem(f"queue name (with stack {stack})", queue))))
+    return found
 
 
 # ------------------------------------------------------------------------------------------ team count
@@ -226,14 +231,15 @@ def task_role_policy_chars(config: StackConfig, role: Role, team: Team | None) -
 @dataclass(frozen=True)
 class _Measure:
     what: str
-    limit: int
+    limit: str
+    maximum: int
     unit: str
     measure: Any
 
 
 _MEASURES = (
-    _Measure("task definition", TASK_DEFINITION_MAX_BYTES, "bytes", task_definition_bytes),
-    _Measure("task role policy", ROLE_POLICY_MAX_CHARS, "characters", task_role_policy_chars),
+    _Measure("task definition", "ECS's limit of 64 KiB", TASK_DEFINITION_MAX_BYTES, "bytes", task_definition_bytes),
+    _Measure("task role policy", "IAM's limit per role", ROLE_POLICY_MAX_CHARS, "characters", task_role_policy_chars),
 )
 
 
@@ -249,7 +255,7 @@ def teams_that_fit(config: StackConfig, measure: _Measure, role: Role, team: Tea
     first = measure.measure(one, role, one.teams[0] if team else None)
     every = measure.measure(config, role, team)
     growth = (every - first) / max(len(config.teams) - 1, 1)
-    return 1 + int((measure.limit - first) // growth) if growth > 0 else len(config.teams)
+    return 1 + int((measure.maximum - first) // growth) if growth > 0 else len(config.teams)
 
 
 def capacity_problems(config: StackConfig) -> list[tuple[str, str, str]]:
@@ -259,17 +265,19 @@ def capacity_problems(config: StackConfig) -> list[tuple[str, str, str]]:
         over = []
         for role, team in _services(config):
             size = measure.measure(config, role, team)
-            if size > measure.limit:
+            if size > measure.maximum:
                 over.append((role if team is None else naming.worker_service(team.name), size, role, team))
         if over:
             fits = min(teams_that_fit(config, measure, role, team) for _, _, role, team in over)
-            sizes = ", ".join(f"{service} {size:,}" for service, size, _, _ in over)
+            plural = "s" if len(over) > 1 else ""
+            services = " and ".join(service for service, _, _, _ in over)
+            sizes = " and ".join(f"{size:,}" for _, size, _, _ in over)
             found.append(
                 (
                     "airstack:teams",
                     f"{len(config.teams)} teams",
-                    f"the {measure.what} of {sizes} {measure.unit} would be over AWS's limit of "
-                    f"{measure.limit:,} {measure.unit}: each one names every team (queue URLs and ARNs, DAG "
+                    f"the {services} {measure.what}{plural} would be {sizes} {measure.unit}, over "
+                    f"{measure.limit} ({measure.maximum:,}): each names every team (queue URLs and ARNs, DAG "
                     f"bundles, EFS access points), so with names as long as these at most {fits} teams fit; split "
                     "the teams over more stacks",
                 )

@@ -127,7 +127,7 @@ def _found(value: Any) -> str:
 def _number_message(found: Any) -> str:
     if isinstance(found, str):
         return f"must be a whole number written without quotes, not {_found(found)}"
-    return f"must be a whole number, not {_found(found)}" + (f" ({found})" if isinstance(found, float) else "")
+    return f"must be a whole number, not {found if isinstance(found, float) else _found(found)}"
 
 
 def _text_message(found: Any) -> str:
