@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 from components.config._base import NAMESPACE, _Model
 from components.config.aws import AWS_PROVIDER_KEYS, AWS_SECRET_KEYS
 from components.config.limits import capacity_problems, derived_name_problems
+from components.config.operations import OFFLINE_SECRET_PREFIX
 from components.config.stack import StackConfig
 from components.config.workloads import Broker
 
@@ -27,6 +28,8 @@ SECRET_KEYS = ("alerting.webhookUrl",)
 SECRET_PATHS = (*(f"{NAMESPACE}:{k}" for k in SECRET_KEYS), *AWS_SECRET_KEYS)
 _PROVIDER_FIELDS = {"aws:region": "awsRegion", "aws:defaultTags": "awsDefaultTags"}
 _FIELD_KEYS = {field: key for key, field in _PROVIDER_FIELDS.items()}
+_NOT_IN_THE_FILE = ("stack", *_PROVIDER_FIELDS.values())
+"""Fields the loader fills from elsewhere (the stack's name, the aws: keys); never from airstack: keys."""
 NAMESPACES = (NAMESPACE, "aws")
 
 
@@ -181,7 +184,7 @@ def _fields(loc: Iterable[str | int]) -> list[str]:
             field = next((f for f in getattr(model, "model_fields", {}).values() if f.alias == part), None)
         model = _model_of(field.annotation) if field is not None else None
     fields = getattr(model, "model_fields", {})
-    return [f.alias or name for name, f in fields.items()]
+    return [f.alias or name for name, f in fields.items() if (f.alias or name) not in _NOT_IN_THE_FILE]
 
 
 def _model_of(annotation: Any) -> Any:
@@ -205,7 +208,22 @@ def _secret_problems(values: Mapping[str, Any], secret_paths: set[str]) -> tuple
     """Secrets stored in plain text, and `secure:` values where airstack needs plain text."""
     problems, misplaced = [], []
     for path in sorted(secret_paths):
-        if not _may_hold_secret(path):
+        key, _, rest = path.partition(".")
+        value = _lookup(values.get(key, _MISSING), rest.split(".") if rest else [])
+        opaque = isinstance(value, str) and value.startswith(OFFLINE_SECRET_PREFIX)
+        if opaque and path not in SECRET_PATHS and _may_hold_secret(path):
+            misplaced.append(path)
+            problems.append(
+                Problem(
+                    path,
+                    "(secret, not shown)",
+                    "encrypted as a whole, so its settings cannot be checked before `up`: encrypt only the secret in "
+                    "it, e.g. `pulumi config set --secret --path '"
+                    + next(s for s in SECRET_PATHS if _under(s, path))
+                    + "' <value>`",
+                )
+            )
+        elif not _may_hold_secret(path):
             misplaced.append(path)
             problems.append(
                 Problem(
@@ -243,6 +261,11 @@ def _namespace_problems(values: Mapping[str, Any]) -> list[Problem]:
     ]
     for key, value in values.items():
         namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE and name in _NOT_IN_THE_FILE:
+            problems.append(
+                Problem(key, value, f"unknown key; {_FIELD_KEYS.get(name, 'the stack name')} is set elsewhere")
+            )
+            continue
         if namespace == NAMESPACE and name:
             continue
         if namespace == "aws" and name in AWS_PROVIDER_KEYS:
@@ -275,7 +298,7 @@ def load_stack_config(
         namespace, _, name = key.partition(":")
         if key in _PROVIDER_FIELDS:
             data[_PROVIDER_FIELDS[key]] = value
-        elif namespace == NAMESPACE and name:
+        elif namespace == NAMESPACE and name and name not in _NOT_IN_THE_FILE:
             data[name] = value
     problems = _namespace_problems(values)
     secret_problems, misplaced = _secret_problems(values, set(secret_keys if secret_paths is None else secret_paths))
@@ -298,13 +321,17 @@ def load_stack_config(
         "default_tag_keys": list(default_tags) if isinstance(default_tags, Mapping) else [],
     }
     try:
-        config = StackConfig.model_validate(data, context=context)
+        # camelCase only, as the stack file spells keys: `az_count` next to `azCount` would be ambiguous.
+        config = StackConfig.model_validate(data, context=context, by_alias=True, by_name=False)
     except ValidationError as exc:
         for error in exc.errors():
             spelled = _spelled(data, error["loc"])
             key = _key_path(spelled)
             if not any(_under(key, path) for path in misplaced):
-                problems.append(Problem(key, _lookup(data, spelled), _message(error, _fields(spelled))))
+                suggest = error["type"] == "extra_forbidden" and len(problems) < MAX_SHOWN
+                problems.append(
+                    Problem(key, _lookup(data, spelled), _message(error, _fields(spelled) if suggest else []))
+                )
         raise ConfigError(source, problems) from None
     problems += [Problem(k, v, m) for k, v, m in capacity_problems(config)]
     if problems:
