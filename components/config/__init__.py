@@ -9,7 +9,7 @@ One module per concern: ``network``, ``metastore``, ``workloads`` (broker, image
 ``aws`` (AWS's lists and rules), ``limits`` (derived names, team count) and ``loading``.
 """
 
-from components.config._base import NAMESPACE, PROTECTED_ENVIRONMENTS, Environment
+from components.config._base import NAMESPACE, PROTECTED_ENVIRONMENTS, Duration, Environment, Name
 from components.config.aws import POSTGRES_MAJOR_VERSIONS, RDS_POSTGRES_INSTANCE_CLASSES, REGION_PARTITION
 from components.config.loading import (
     NAMESPACES,
@@ -21,7 +21,7 @@ from components.config.loading import (
     load_stack_config,
 )
 from components.config.metastore import Metastore
-from components.config.network import INTERFACE_ENDPOINTS, NAT_FREE_ENDPOINTS, Network
+from components.config.network import INTERFACE_ENDPOINTS, NAT_FREE_ENDPOINTS, Cidr, Network
 from components.config.operations import (
     OFFLINE_SECRET_PREFIX,
     Alerting,
@@ -65,15 +65,18 @@ __all__ = [
     "AwsDefaultTags",
     "Broker",
     "Buckets",
+    "Cidr",
     "Components",
     "ConfigError",
     "Deployment",
     "DisasterRecovery",
+    "Duration",
     "Environment",
     "Image",
     "Ingress",
     "Logs",
     "Metastore",
+    "Name",
     "Network",
     "Problem",
     "Schedule",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ACCOUNT = "1" * naming.ACCOUNT_ID_LENGTH
 """A stand-in of the real length for the account id, unknown until ``up``."""
-CORE_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+CORE_SERVICES: tuple[Role, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
 COMPUTE, INGRESS, METASTORE = "compute", "ingress", "metastore"
 """Component names in ``platform.py``: the logical names of auto-named resources start with them."""
 
@@ -246,7 +246,7 @@ _MEASURES = (
 def _services(config: StackConfig) -> list[tuple[Role, Team | None]]:
     # Every core container carries every team; of the workers, the one with the longest names is the largest.
     widest = max(config.teams, key=lambda t: len(t.name) + len(t.directory) + len(t.queue_name))
-    return [*((role, None) for role in CORE_SERVICES), ("worker", widest)]  # type: ignore[misc]
+    return [*((role, None) for role in CORE_SERVICES), ("worker", widest)]
 
 
 def teams_that_fit(config: StackConfig, measure: _Measure, role: Role, team: Team | None) -> int:
