@@ -12,6 +12,13 @@ from dataclasses import dataclass
 
 PREFIX = "airstack"
 
+AUTO_NAME_SUFFIX = "-" + "x" * 7
+"""Stands for what Pulumi appends to the logical name of an auto-named resource: '-' and 7 random hex digits."""
+
+ACCOUNT_ID_LENGTH = 12
+BUCKET_PURPOSES = ("logs", "data")
+"""The buckets every stack has (``bucket_name(stack, purpose, ...)``)."""
+
 
 @dataclass(frozen=True)
 class Partition:
@@ -34,6 +41,11 @@ def partition_of(region: str) -> Partition:
     if region.startswith("us-gov-"):
         return PARTITIONS["aws-us-gov"]
     return PARTITIONS["aws"]
+
+
+def auto_name(logical: str) -> str:
+    """The longest physical name Pulumi derives for an auto-named resource: its logical name plus the suffix."""
+    return logical + AUTO_NAME_SUFFIX
 
 
 def physical(stack: str, *parts: str) -> str:
@@ -128,3 +140,24 @@ def log_group_name(stack: str, service: str) -> str:
 
 def service_connect_namespace(stack: str) -> str:
     return f"{PREFIX}-{stack}.internal"
+
+
+def worker_service(team: str) -> str:
+    """The ECS service (and the ``<service>`` of families, log groups, roles) of a team's workers."""
+    return f"worker-{team}"
+
+
+# -------------------------------------------------------------------------------------- RDS, SNS, ACM
+
+
+def final_snapshot_identifier(stack: str) -> str:
+    return physical(stack, "metastore", "final")
+
+
+def alert_topic_name(stack: str) -> str:
+    return physical(stack, "alerts")
+
+
+def certificate_arn_prefix(region: str) -> str:
+    """What every ACM certificate ARN of ``region`` starts with, up to the account."""
+    return f"arn:{partition_of(region).name}:acm:{region}:"

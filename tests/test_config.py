@@ -42,9 +42,10 @@ def test_unknown_keys_are_named_with_their_path() -> None:
     values["airstack:netwrok"] = {"cidr": "10.0.0.0/16"}
     values["airstack:network"]["natStrategyy"] = "single"
     assert problems("dev", values) == [
-        "airstack:network.natStrategyy = single: unknown key; check the spelling against Pulumi.dev.yaml and DESIGN.md §3",
-        'airstack:netwrok = {"cidr": "10.0.0.0/16"}: unknown key; check the spelling against Pulumi.dev.yaml and '
-        "DESIGN.md §3",
+        "airstack:network.natStrategyy = single: unknown key (did you mean natStrategy?); check the spelling against "
+        "Pulumi.dev.yaml and DESIGN.md §3",
+        'airstack:netwrok = {"cidr": "10.0.0.0/16"}: unknown key (did you mean network?); check the spelling against '
+        "Pulumi.dev.yaml and DESIGN.md §3",
     ]
 
 
@@ -264,3 +265,30 @@ def test_an_unknown_key_is_shown_as_written() -> None:
     values["airstack:network"]["nat_gateway_count"] = 2
     [message] = problems("dev", values)
     assert message.startswith("airstack:network.nat_gateway_count = 2: unknown key")
+
+
+def test_derived_settings_the_components_read() -> None:
+    dev, prod = read_stack_file("dev").load(), read_stack_file("prod").load()
+    assert (dev.wait_for_steady_state, prod.wait_for_steady_state) == (False, True)
+    assert (dev.partition, dev.metastore.engine_version, dev.metastore.engine_major) == ("aws", "16", "16")
+    assert dev.metastore.auto_minor_version_upgrade
+    assert not dev.ingress.creates_certificate
+    values = stack_values("dev")
+    values["airstack:deployment"] = {"waitForSteadyState": True}
+    values["airstack:metastore"].update(engineVersion="16.6", autoMinorVersionUpgrade=False)
+    values["airstack:ingress"] = {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "domain": "airflow.example.com"}
+    config = load_stack_config(values, stack="dev", source="Pulumi.dev.yaml")
+    assert (config.wait_for_steady_state, config.metastore.engine_major) == (True, "16")
+    assert config.ingress.creates_certificate
+    assert config.ingress.certificate_arn is None
+
+
+def test_snake_case_keys_are_unknown_not_a_second_spelling() -> None:
+    values = stack_values("dev")
+    values["airstack:network"]["az_count"] = 3
+    values["airstack:stack"] = "prod"
+    assert problems("dev", values) == [
+        "airstack:stack = prod: unknown key; the stack name is set elsewhere",
+        "airstack:network.az_count = 3: unknown key (did you mean azCount?); check the spelling against "
+        "Pulumi.dev.yaml and DESIGN.md §3",
+    ]

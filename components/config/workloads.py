@@ -1,0 +1,172 @@
+"""``airstack:broker``, ``image``, ``components`` and ``teams``: what runs, how big, and for whom."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from components.config._base import (
+    PROTECTED_ENVIRONMENTS,
+    Bool,
+    Count,
+    Duration,
+    Int,
+    Name,
+    Str,
+    _Model,
+    context_value,
+    environment_of,
+)
+from components.config.aws import ECS_IMAGE_MAX, repository_problem
+from components.sizing import (
+    SQS_MAX_VISIBILITY_SECONDS,
+    fargate_memory_choices,
+    format_duration,
+    is_valid_fargate_size,
+    longest_task_that_fits,
+    parse_duration,
+    visibility_timeout_seconds,
+)
+
+
+class Broker(_Model):
+    type: Literal["sqs"] = "sqs"
+    visibility_margin_percent: Int = Field(default=25, ge=10, le=200)
+
+
+class Image(_Model):
+    repository: Str
+    tag: Str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+    @field_validator("repository")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        problem = repository_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned_outside_dev(cls, value: str, info: ValidationInfo) -> str:
+        env = environment_of(info)
+        if value == "latest" and env not in (None, "dev"):
+            raise ValueError(f"a {env} stack runs a pinned image tag, not latest")
+        repository = info.data.get("repository")
+        if isinstance(repository, str) and len(f"{repository}:{value}") > ECS_IMAGE_MAX:
+            raise ValueError(f"ECS takes an image reference (repository:tag) of at most {ECS_IMAGE_MAX} characters")
+        return value
+
+    @property
+    def uri(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+# ---------------------------------------------------------------------------------------------- compute
+
+Architecture = Literal["ARM64", "X86_64"]
+
+
+class _FargateSize(_Model):
+    cpu: Int
+    memory: Int
+    architecture: Architecture = "ARM64"
+
+    @model_validator(mode="after")
+    def _valid_pair(self) -> _FargateSize:
+        if not is_valid_fargate_size(self.cpu, self.memory):
+            raise ValueError(
+                f"cpu {self.cpu} / memory {self.memory} is not a Fargate size; {fargate_memory_choices(self.cpu)}"
+            )
+        return self
+
+
+class ServiceSize(_FargateSize):
+    count: Count = Field(default=1, le=10)
+
+
+class WorkerSize(_FargateSize):
+    spot: Bool = False
+
+
+MINIMUM_COUNTS: dict[str, tuple[int, int]] = {
+    "api_server": (1, 2),
+    "scheduler": (1, 2),
+    "dag_processor": (1, 1),
+    "triggerer": (0, 1),
+}
+"""Tasks per service (anywhere, in prod and dr): no UI or no scheduling is an outage, and prod survives the loss
+of one task. A DR standby keeps them at zero until it is activated; these are its counts once active."""
+
+
+class Components(_Model):
+    api_server: ServiceSize
+    scheduler: ServiceSize
+    dag_processor: ServiceSize
+    triggerer: ServiceSize
+    worker: WorkerSize
+
+    @field_validator("api_server", "scheduler", "dag_processor", "triggerer")
+    @classmethod
+    def _enough_tasks(cls, value: ServiceSize, info: ValidationInfo) -> ServiceSize:
+        anywhere, protected = MINIMUM_COUNTS[str(info.field_name)]
+        env = environment_of(info)
+        needed = protected if env in PROTECTED_ENVIRONMENTS else anywhere
+        if value.count < needed:
+            where = f"a {env} stack" if env in PROTECTED_ENVIRONMENTS else "every stack"
+            raise ValueError(f"{where} runs at least {needed} of these (count {value.count})")
+        return value
+
+
+# ------------------------------------------------------------------------------------------------ teams
+
+
+class WorkerScaling(_Model):
+    min: Int = Field(default=0, ge=0, le=50)
+    max: Int = Field(default=2, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> WorkerScaling:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class Team(_Model):
+    name: Name
+    dag_directory: Name | None = None
+    queue: Name | None = None
+    longest_task: Duration
+    workers: WorkerScaling = WorkerScaling()
+    concurrency: Int = Field(default=8, ge=1, le=64)
+    worker_size: WorkerSize | None = None
+
+    @property
+    def directory(self) -> str:
+        return self.dag_directory or self.name
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue or self.name
+
+    @property
+    def longest_task_seconds(self) -> int:
+        return parse_duration(self.longest_task)
+
+    @field_validator("longest_task")
+    @classmethod
+    def _fits_sqs(cls, value: str, info: ValidationInfo) -> str:
+        margin = context_value(info, "visibility_margin_percent")
+        if type(margin) is not int:
+            return value  # the broker section reports it
+        needed = visibility_timeout_seconds(parse_duration(value), margin)
+        if needed > SQS_MAX_VISIBILITY_SECONDS:
+            fits = format_duration(longest_task_that_fits(margin))
+            raise ValueError(
+                f"with a {margin}% visibility margin this queue needs a visibility timeout of {needed} s, "
+                f"above SQS's limit of {SQS_MAX_VISIBILITY_SECONDS} s; split the task so each part ends within "
+                f"{fits}, lower broker.visibilityMarginPercent, or run it where the broker has no such limit "
+                "(a Redis/ElastiCache broker)"
+            )
+        return value
