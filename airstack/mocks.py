@@ -184,6 +184,20 @@ class AwsMocks(pulumi.runtime.Mocks):
             out["base64"] = base64.b64encode(raw).decode()
             out["hex"] = raw.hex()
             return "none"
+        if typ == "aws:acm/certificate:Certificate":
+            domain = str(out.get("domainName", name))
+            token = _hex("acm", name, length=32)
+            out["arn"] = self._arn("acm", f"certificate/{_hex(name, length=8)}-{_hex(name, 'a', length=4)}-4000-8000-"
+                                              f"{_hex(name, 'b', length=12)}")  # fmt: skip
+            out["domainValidationOptions"] = [
+                {"domainName": domain, "resourceRecordName": f"_{token}.{domain}.", "resourceRecordType": "CNAME",
+                 "resourceRecordValue": f"_{_hex('v', name, length=32)}.acm-validations.aws."}
+            ]  # fmt: skip
+            out["status"] = "ISSUED"
+            return out["arn"]
+        if typ == "aws:route53/record:Record":
+            out["fqdn"] = str(out.get("name", name)).rstrip(".")
+            return f"{out.get('zoneId')}_{out['fqdn']}_{out.get('type')}"
         if typ == "aws:sns/topic:Topic":
             out.setdefault("name", auto)
             out["arn"] = self._arn("sns", out["name"])

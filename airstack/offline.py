@@ -40,6 +40,7 @@ from airstack.project import ProjectFile, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile
 
 SECRET_MASK = wire.SECRET_MASK
+_RUNNER_DIR = str(Path(__file__).parent)
 DEFAULT_TIMEOUT_SECONDS = 120.0
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -382,13 +383,18 @@ class _Watchdog:
             f"{f.f_code.co_filename}:{f.f_lineno} ({f.f_code.co_name})"
             for f in frames
             if f.f_code.co_filename.startswith(root)
+            and not f.f_code.co_filename.startswith(_RUNNER_DIR)
+            and "site-packages" not in f.f_code.co_filename
         ]
 
     def _waiting_at(self) -> list[str]:
         found: list[str] = []
         frame = sys._current_frames().get(self._main.ident or 0)
         if frame is not None:
-            found += self._frames_of_program(f for f, _ in traceback.walk_stack(frame))
+            stack = [f for f, _ in traceback.walk_stack(frame)][::-1]
+            # Only what runs inside the program: the frames the runner's runpy call leads to.
+            starts = [i for i, f in enumerate(stack) if f.f_code.co_filename == runpy.__file__]
+            found += self._frames_of_program(stack[starts[-1] + 1 :] if starts else [])
         with contextlib.suppress(RuntimeError):
             for task in list(asyncio.all_tasks(self.loop)):
                 found += self._frames_of_program(_awaiting(task.get_coro()))
@@ -484,6 +490,9 @@ def _configure(monitor: _RecordingMonitor, project: str, stack: str, preview: bo
             callbacks=None,
         )
     )
+    # MockSettings leaves these to whatever ran before in this process; a task of a closed loop waits forever.
+    for name, fresh in (("outputs", set()), ("package_refs", {}), ("base_providers_by_ref", {})):
+        setattr(runtime_settings.SETTINGS, name, fresh)
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:

@@ -117,6 +117,13 @@ def _nat_gateways(config: StackConfig) -> int:
     return {"none": 0, "single": 1}.get(config.network.nat_strategy, config.network.az_count)
 
 
+def _certificate(config: StackConfig) -> str:
+    ingress = config.ingress
+    if ingress.certificate_arn:
+        return ingress.certificate_arn.split(":")[3] + " …" + ingress.certificate_arn[-6:]
+    return f"created in hosted zone {ingress.hosted_zone_id}"
+
+
 def _hibernation(config: StackConfig) -> str:
     schedule = config.schedule
     if not schedule.hibernate:
@@ -163,6 +170,8 @@ _ROWS: tuple[tuple[str, str, str, Getter, tuple[str, ...]], ...] = (
      lambda c: c.metastore.engine_version, ("metastore.engineVersion",)),
     ("Metastore", "metastore.performanceInsights", "Performance Insights",
      lambda c: c.metastore.performance_insights, ("metastore.performanceInsights",)),
+    ("Metastore", "metastore.autoMinorVersionUpgrade", "automatic minor upgrades",
+     lambda c: c.metastore.auto_minor_version_upgrade, ("metastore.autoMinorVersionUpgrade",)),
     ("Broker", "broker.type", "broker", lambda c: c.broker.type, ("broker.type",)),
     ("Broker", "broker.visibilityMarginPercent", "visibility margin",
      lambda c: f"{c.broker.visibility_margin_percent}%", ("broker.visibilityMarginPercent",)),
@@ -194,9 +203,11 @@ _ROWS: tuple[tuple[str, str, str, Getter, tuple[str, ...]], ...] = (
      lambda c: c.ingress.internet_facing, ("ingress.internetFacing",)),
     ("Ingress", "ingress.allowedCidrs", "allowed CIDRs", lambda c: c.ingress.allowed_cidrs, ("ingress.allowedCidrs",)),
     ("Ingress", "ingress.domain", "domain", lambda c: c.ingress.domain, ("ingress.domain",)),
-    ("Ingress", "ingress.certificateArn", "certificate",
-     lambda c: c.ingress.certificate_arn.split(":")[3] + " …" + c.ingress.certificate_arn[-6:],
-     ("ingress.certificateArn",)),
+    ("Ingress", "ingress.certificateArn", "certificate", _certificate,
+     ("ingress.certificateArn", "ingress.hostedZoneId")),
+    ("General", "deployment.waitForSteadyState", "`up` waits for healthy services",
+     lambda c: c.wait_for_steady_state, ("deployment.waitForSteadyState",)),
+    ("General", "awsDefaultTags", "provider default tags", lambda c: c.aws_default_tags.tags, ("awsDefaultTags.tags",)),
     ("Schedule", "schedule", "services run", _hibernation, ("schedule",)),
     ("Schedule", "schedule.hoursOnPerMonth", "hours on a month",
      lambda c: f"{c.schedule.hours_on_per_month() if c.services_running else 0:g}", ()),

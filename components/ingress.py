@@ -1,4 +1,9 @@
-"""Ingress tier: the ALB in front of the api-server. HTTPS only; port 80 only redirects."""
+"""Ingress tier: the ALB in front of the api-server. HTTPS only; port 80 only redirects.
+
+With a Route 53 hosted zone the tier requests the ACM certificate itself, validates it through DNS, waits for the
+validation before the HTTPS listener uses it, and points the domain at the load balancer; otherwise it uses the
+certificate the stack file names. ``url`` is set only where it resolves: a domain whose record this tier owns.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,10 @@ class IngressArgs:
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_id: pulumi.Input[str]
     internet_facing: bool
-    certificate_arn: str
+    certificate_arn: str | None
+    """An existing ACM certificate; None to request one in ``hosted_zone_id``."""
     domain: str | None
+    hosted_zone_id: str | None
     protect: bool
     tags: Mapping[str, str]
 
@@ -30,7 +37,8 @@ class IngressArgs:
 class Ingress(pulumi.ComponentResource):
     target_group_arn: pulumi.Output[str]
     dns_name: pulumi.Output[str]
-    url: pulumi.Output[str]
+    url: pulumi.Output[str] | None
+    """The UI's URL when this tier owns the domain's DNS record (else None: only the load balancer's name is known)."""
     https_listener: aws.lb.Listener
 
     def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -82,16 +90,57 @@ class Ingress(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn,
+            certificate_arn=self._certificate(name, args),
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
             tags=args.tags,
             opts=child(self),
         )
         self.target_group_arn = target_group.arn
         self.dns_name = alb.dns_name
-        self.url = (
-            pulumi.Output.from_input(f"https://{args.domain}/")
-            if args.domain
-            else alb.dns_name.apply(lambda dns: f"https://{dns}/")
-        )
+        self.url = None
+        if args.hosted_zone_id and args.domain:
+            record = aws.route53.Record(
+                f"{name}-alias",
+                zone_id=args.hosted_zone_id,
+                name=args.domain,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+                ],
+                opts=child(self),
+            )
+            self.url = record.fqdn.apply(lambda fqdn: f"https://{fqdn.rstrip('.')}/")
         self.register_outputs({"url": self.url, "dnsName": self.dns_name})
+
+    def _certificate(self, name: str, args: IngressArgs) -> pulumi.Input[str]:
+        """The stack's certificate, or one requested here and validated through the hosted zone (its ARN once valid)."""
+        if args.certificate_arn:
+            return args.certificate_arn
+        if not (args.hosted_zone_id and args.domain):
+            raise ValueError("the ingress needs a certificate ARN, or a hosted zone and a domain to request one")
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=args.domain,
+            validation_method="DNS",
+            tags=args.tags,
+            opts=child(self, protect=args.protect),
+        )
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-certificate-validation",
+            zone_id=args.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=60,
+            allow_overwrite=True,
+            opts=child(self),
+        )
+        # The listener takes the ARN from the validation: creating it waits until ACM has issued the certificate.
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-valid",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child(self),
+        )
+        return validation.certificate_arn

@@ -147,6 +147,7 @@ class AirflowPlatform(pulumi.ComponentResource):
                 internet_facing=config.ingress.internet_facing,
                 certificate_arn=config.ingress.certificate_arn,
                 domain=config.ingress.domain,
+                hosted_zone_id=config.ingress.hosted_zone_id,
                 protect=protect,
                 tags=tags,
             ),
@@ -185,7 +186,7 @@ class AirflowPlatform(pulumi.ComponentResource):
             here,
         )
         self.outputs: dict[str, pulumi.Input[object]] = {
-            "uiUrl": self.ingress.url,
+            **({"uiUrl": self.ingress.url} if self.ingress.url is not None else {}),
             "albDnsName": self.ingress.dns_name,
             "clusterName": self.compute.cluster_name,
             "queueUrls": {q: queue.url for q, queue in self.broker.queues.items()},

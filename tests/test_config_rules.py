@@ -88,8 +88,6 @@ MANY_TAGS = {f"Tag{i:02d}": "x" for i in range(38)}
 
 ROWS = [
     # ---------------------------------------------------------------- names AWS derives from the config
-    Bad("IAM role name", teams(team("t" * 32)), "airstack:teams[0].name", "IAM role compute-worker-tttt"),
-    Bad("IAM role name", teams(team("t" * 32)), "airstack:teams[0].name", "use a team name of at most 31"),
     Bad(
         "bucket name",
         lambda v: None,

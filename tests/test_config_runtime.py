@@ -8,6 +8,7 @@ both to ``pulumi.runtime.set_all_config`` before the program runs. These tests d
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,9 @@ from components.stack_config import current_stack_config
 
 @pytest.fixture
 def under_the_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    loop = asyncio.new_event_loop()  # as the language host has one: the SDK builds futures at once
+    asyncio.set_event_loop(loop)
+
     def run(stack_file: StackFile, decrypted: dict[str, str] | None = None) -> StackConfig:
         config = {**stack_file.config, **(decrypted or {})}
         monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
@@ -36,6 +40,8 @@ def under_the_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
     yield run
     runtime_config.set_all_config({}, [])
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def file_in(tmp_path: Path, stack: str, old: str = "", new: str = "") -> StackFile:

@@ -36,7 +36,32 @@ def test_every_stack_plans_with_every_tier(stack_run: ProgramRun) -> None:
     assert types[VPC] == 1
     assert types[DB] == 1
     assert types["aws:ecs/cluster:Cluster"] == 1
-    assert stack_run.outputs["uiUrl"].startswith("https://")
+    assert stack_run.outputs["albDnsName"].endswith(".elb.amazonaws.com")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_ui_url_is_exported_only_where_the_stack_owns_its_dns_record(stack: str) -> None:
+    """With a hosted zone the program requests and validates the certificate and adds the alias record."""
+    run, ingress = planned(stack), read_stack_file(stack).load().ingress
+    certificates = of_type(run, "aws:acm/certificate:Certificate")
+    if ingress.hosted_zone_id:
+        assert run.outputs["uiUrl"] == f"https://{ingress.domain}/"
+        [certificate] = certificates
+        assert certificate.inputs == {
+            "domainName": ingress.domain,
+            "validationMethod": "DNS",
+            "tags": certificate.inputs["tags"],
+        }
+        [validation] = of_type(run, "aws:acm/certificateValidation:CertificateValidation")
+        [https] = [r for r in of_type(run, "aws:lb/listener:Listener") if r.inputs["port"] == 443]
+        assert https.inputs["certificateArn"] == validation.outputs["certificateArn"] == certificate.outputs["arn"]
+        assert validation.urn in https.property_dependencies["certificateArn"], "the listener waits for validation"
+        records = {r.inputs["type"]: r.inputs for r in of_type(run, "aws:route53/record:Record")}
+        assert records["A"]["name"] == ingress.domain
+        assert records["CNAME"]["zoneId"] == records["A"]["zoneId"] == ingress.hosted_zone_id
+    else:
+        assert "uiUrl" not in run.outputs
+        assert certificates == []
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
     from components.airflow_settings import Endpoints, Role
     from components.config.stack import StackConfig
     from components.config.workloads import Team
-    from components.task_definitions import GrantTargets
+    from components.grants import GrantTargets
 
 ACCOUNT = "1" * naming.ACCOUNT_ID_LENGTH
 """A stand-in of the real length for the account id, unknown until ``up``."""
 CORE_SERVICES: tuple[Role, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
-COMPUTE, INGRESS, METASTORE = "compute", "ingress", "metastore"
+IDENTITY, INGRESS, METASTORE = "iam", "ingress", "metastore"
 """Component names in ``platform.py``: the logical names of auto-named resources start with them."""
 
 TASK_DEFINITION_MAX_BYTES = 64 * 1024
@@ -59,7 +59,7 @@ class DerivedName:
 
 def _role_names(service: str) -> list[DerivedName]:
     return [
-        DerivedName("IAM role", naming.auto_name(f"{COMPUTE}-{service}-{kind}"), 64, auto_named=True)
+        DerivedName("IAM role", naming.auto_name(f"{IDENTITY}-{service}-{kind}"), 64, auto_named=True)
         for kind in ("execution", "task")
     ]
 
@@ -150,7 +150,7 @@ def derived_name_problems(stack: str, region: Any, teams: Any) -> list[tuple[str
 
 def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTargets]:
     from components.airflow_settings import SECRET_NAMES, Endpoints
-    from components.task_definitions import GrantTargets
+    from components.grants import GrantTargets
 
     stack, region = config.stack, config.aws_region
     partition = REGION_PARTITION[region]
@@ -162,15 +162,15 @@ def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTar
         secrets_prefix=naming.secrets_prefix(stack),
     )
     secrets = f"arn:{partition}:secretsmanager:{region}:{ACCOUNT}:secret:{naming.secrets_prefix(stack)}"
-    secret_arns = {s: f"{secrets}/internal/{s}-AbCdEf" for s in SECRET_NAMES}
-    efs = f"arn:{partition}:elasticfilesystem:{region}:{ACCOUNT}"
+    secret_arns = {
+        s: naming.secret_partial_arn(region, ACCOUNT, naming.internal_secret_name(stack, s)) for s in SECRET_NAMES
+    }
     targets = GrantTargets(
         logs_bucket_arn=naming.bucket_arn(region, endpoints.logs_bucket),
         data_bucket_arn=naming.bucket_arn(region, naming.bucket_name(stack, "data", ACCOUNT, region)),
         queue_arns={q: naming.queue_arn(region, ACCOUNT, name) for q, name in queues.items()},
-        file_system_arn=f"{efs}:file-system/fs-0123456789abcdef0",
-        access_point_arns={t.name: f"{efs}:access-point/fsap-0123456789abcdef0" for t in config.teams},
         secrets_arn_prefix=secrets,
+        ecs_tasks_arn=naming.ecs_tasks_arn(region, ACCOUNT, naming.cluster_name(stack)),
     )
     return endpoints, secret_arns, targets
 
@@ -221,7 +221,7 @@ def task_definition_bytes(config: StackConfig, role: Role, team: Team | None) ->
 def task_role_policy_chars(config: StackConfig, role: Role, team: Team | None) -> int:
     """The size IAM counts for a task role's inline policy (whitespace is not counted)."""
     from components.common import policy_document
-    from components.task_definitions import task_role_statements
+    from components.grants import task_role_statements
 
     _, _, targets = _stand_ins(config)
     statements = task_role_statements(role, targets, team.name if team else None, team.queue_name if team else None)
