@@ -121,8 +121,12 @@ class AwsMocks(pulumi.runtime.Mocks):
         if typ == "aws:rds/instance:Instance":
             out.setdefault("identifier", auto)
             out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{self.region}.rds.amazonaws.com"
-            out["port"] = 5432
-            out["endpoint"] = f"{out['address']}:5432"
+            out["port"] = port = _int(out.get("port"), 5432)
+            out["endpoint"] = f"{out['address']}:{port}"
+            if out.get("manageMasterUserPassword"):
+                secret = f"rds!db-{_hex('rds', name, length=8)}-{_hex('rds2', name, length=4)}"
+                arn = self._arn("secretsmanager", f"secret:{secret}-{_hex(name, length=6)}")
+                out["masterUserSecrets"] = [{"secretArn": arn, "secretStatus": "active", "kmsKeyId": ""}]
             out["arn"] = self._arn("rds", f"db:{out['identifier']}")
             return f"db-{_hex(name, length=26).upper()}"
         if typ == "aws:efs/fileSystem:FileSystem":

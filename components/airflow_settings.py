@@ -11,20 +11,29 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from components import naming
 from components.config import StackConfig, Team
 
-Role = Literal["api-server", "scheduler", "dag-processor", "triggerer", "worker", "db-migrate"]
+Role = Literal["api-server", "scheduler", "dag-processor", "triggerer", "worker", "db-migrate", "wait-for-migrations"]
 CORE_ROLES: tuple[Role, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 AIRFLOW_HOME = "/opt/airflow"
 DAGS_ROOT = f"{AIRFLOW_HOME}/dags"
 API_PORT = 8080
+DB_PORT = 5433
+"""The metastore's port: not PostgreSQL's default (FSBP RDS.23)."""
 WORKER_LOG_PORT = 8793
 TRIGGERER_LOG_PORT = 8794
 HEALTH_PATH = "/api/v2/monitor/health"
 ADMIN_USER = "admin"
 CELERY_CONFIG_MODULE = "airstack_celery_config.CELERY_CONFIG"
 """Shipped in the core image: merges ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` into Celery's SQS options."""
+DB_INIT_SCRIPT = f"{AIRFLOW_HOME}/config/airstack_db_init.py"
+"""Shipped in the core image: database roles, migration, admin user (see image/airstack_db_init.py)."""
+WAIT_FOR_MIGRATIONS = (
+    "for attempt in $(seq 90); do airflow db check-migrations --migration-wait-timeout 10 && exit 0; sleep 10; "
+    "done; echo 'the metadata database was not migrated within 15 minutes' >&2; exit 1"
+)
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 TASK_TIMEOUT_ENV = "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT"
@@ -73,18 +82,21 @@ _SECRETS_BY_ROLE: dict[Role, dict[str, str]] = {
         # The triggerer's log server checks the api-server's requests for logs of deferred tasks with it.
         "AIRFLOW__API__SECRET_KEY": "api-secret-key",
     },
-    # Airflow 3 workers run tasks through the Execution API and never see the metadata database.
+    # Airflow 3 workers run tasks through the Execution API with the token each task comes with: they need
+    # neither the metadata database nor the Fernet key nor the JWT signing key, only Celery's own database.
     "worker": {
         "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
-        "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-signing-key",
         # The worker's log server serves live logs of running tasks to the api-server, checked with this key.
         "AIRFLOW__API__SECRET_KEY": "api-secret-key",
     },
     "db-migrate": {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
         "AIRFLOW__CORE__FERNET_KEY": "fernet-key",
-        "_AIRFLOW_WWW_USER_PASSWORD": "admin-password",
+        "AIRSTACK_CELERY_DATABASE_URL": "celery-result-backend",
+        "AIRSTACK_ADMIN_PASSWORD": "admin-password",
+    },
+    "wait-for-migrations": {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sql-alchemy-conn",
     },
 }
 
@@ -167,10 +179,13 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env[TASK_PROTECTION_ENV] = str(task_protection_minutes(config.visibility_timeout(team)))
     if role == "triggerer":
         env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(TRIGGERER_LOG_PORT)
+    if role in ("db-migrate", "wait-for-migrations"):
+        # The image's entrypoint would wait for the database with a role the migration step creates first.
+        env["CONNECTION_CHECK_MAX_COUNT"] = "0"
     if role == "db-migrate":
-        env["_AIRFLOW_DB_MIGRATE"] = "true"
-        env["_AIRFLOW_WWW_USER_CREATE"] = "true"
-        env["_AIRFLOW_WWW_USER_USERNAME"] = ADMIN_USER
+        env["AIRSTACK_ADMIN_USERNAME"] = ADMIN_USER
+        env["AIRSTACK_DB_INSTANCE"] = naming.db_identifier(config.stack)
+        env["AIRSTACK_AWS_REGION"] = config.aws_region
     return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
 
 
@@ -202,5 +217,8 @@ def command(role: Role, team: Team | None = None) -> list[str]:
             raise ValueError("a worker needs its team")
         return ["celery", "worker", "--queues", team.queue_name, "--concurrency", str(team.concurrency)]
     if role == "db-migrate":
-        return ["version"]  # the entrypoint migrates and creates the admin user first (_AIRFLOW_DB_MIGRATE)
+        return ["python", DB_INIT_SCRIPT]
+    if role == "wait-for-migrations":
+        # Until the scheduler's task has migrated (the role may not even exist yet): retry for up to 15 minutes.
+        return ["bash", "-c", WAIT_FOR_MIGRATIONS]
     return [role]

@@ -48,6 +48,9 @@ class GrantTargets:
     secrets_arn_prefix: str
     """``arn:<partition>:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
     ecs_tasks_arn: str
+    db_instance_arn: str
+    rds_master_secrets: str
+    """The pattern of the secrets RDS keeps managed master passwords in (``...:secret:rds!db-*``)."""
     """``arn:<partition>:ecs:<region>:<account>:task/<cluster>/*``: the stack's own tasks."""
 
 
@@ -96,6 +99,9 @@ def task_role_statements(
                 ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], sorted(targets.queue_arns.values())
             )
         )
+        # The migration step in the scheduler's task reads the master login RDS manages, to create the roles.
+        statements.append(statement(["rds:DescribeDBInstances"], [targets.db_instance_arn]))
+        statements.append(statement(["secretsmanager:GetSecretValue"], [targets.rds_master_secrets]))
     elif role == "triggerer":
         statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "write")
     return statements
@@ -128,10 +134,11 @@ def file_system_policy(
         ("Read", readers, ["elasticfilesystem:ClientMount"]),
         ("Write", writers or {}, ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]),
     ):
-        for index, (role_arn, access_points) in enumerate(sorted(grants.items())):
+        for role_arn, access_points in sorted(grants.items()):
             statements.append(
                 {
-                    "Sid": f"{kind}{index}",
+                    # Named after the role, not its position: adding a team changes no other statement.
+                    "Sid": kind + "".join(c for c in role_arn.rsplit("/", 1)[-1] if c.isalnum()),
                     "Effect": "Allow",
                     "Principal": {"AWS": role_arn},
                     "Action": actions,

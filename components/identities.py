@@ -44,6 +44,8 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
         },
         secrets_arn_prefix=naming.secret_partial_arn(region, account, naming.secrets_prefix(stack)),
         ecs_tasks_arn=naming.ecs_tasks_arn(region, account, naming.cluster_name(stack)),
+        db_instance_arn=naming.db_instance_arn(region, account, naming.db_identifier(stack)),
+        rds_master_secrets=naming.rds_managed_secrets_pattern(region, account),
     )
 
 

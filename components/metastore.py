@@ -1,4 +1,10 @@
-"""Metastore tier: RDS PostgreSQL in isolated subnets, encrypted, backed up, password generated."""
+"""Metastore tier: RDS PostgreSQL in isolated subnets, encrypted, backed up, monitored, its master password managed.
+
+RDS keeps and rotates the master password in Secrets Manager, so nothing Airflow runs with depends on it: the
+migration step (``image/airstack_db_init.py``) uses it once per deployment to give Airflow's metadata and
+Celery's results each their own role and database. The instance has a known identifier (its log groups,
+alarms and the migration step name it before it exists) and a non-default port (FSBP RDS.23).
+"""
 
 from __future__ import annotations
 
@@ -7,27 +13,35 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
-from components.common import child, with_tags
+from components import naming
+from components.airflow_settings import DB_PORT
+from components.common import assume_role_policy, child, with_tags
 
-DB_NAME = "airflow"
-DB_USER = "airflow"
+MASTER_USER = "airstack_admin"
+"""RDS's master login; only the migration step uses it (Airflow and Celery have their own roles)."""
+LOG_EXPORTS = ("postgresql", "upgrade")
+MONITORING_INTERVAL_SECONDS = 60
+MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 @dataclass(frozen=True)
 class MetastoreArgs:
     stack: str
+    region: str
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_id: pulumi.Input[str]
     instance_class: str
     allocated_storage_gb: int
     max_allocated_storage_gb: int | None
     engine_version: str
+    engine_major: str
+    auto_minor_version_upgrade: bool
     multi_az: bool
     backup_retention_days: int
     deletion_protection: bool
     performance_insights: bool
+    log_retention_days: int
     protect: bool
     backup_replica_region: str | None
     tags: Mapping[str, str]
@@ -36,16 +50,13 @@ class MetastoreArgs:
 class Metastore(pulumi.ComponentResource):
     address: pulumi.Output[str]
     port: pulumi.Output[int]
-    password: pulumi.Output[str]
     instance_arn: pulumi.Output[str]
-    identifier: pulumi.Output[str]
+    identifier: str
 
     def __init__(self, name: str, args: MetastoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:metastore:Metastore", name, None, opts)
-        major = args.engine_version.split(".")[0]
-        password = random.RandomPassword(
-            f"{name}-password", length=32, special=False, opts=child(self, protect=args.protect)
-        )
+        self.identifier = naming.db_identifier(args.stack)
+        partition = naming.partition_of(args.region).name
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
             subnet_ids=args.subnet_ids,
@@ -55,7 +66,7 @@ class Metastore(pulumi.ComponentResource):
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-parameters",
-            family=f"postgres{major}",
+            family=f"postgres{args.engine_major}",
             description=f"airstack {args.stack} metastore",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
@@ -64,18 +75,40 @@ class Metastore(pulumi.ComponentResource):
             tags=args.tags,
             opts=child(self),
         )
+        # RDS would create these without a retention; created first, they keep the stack's (FSBP RDS.9).
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{export}",
+                name=f"/aws/rds/instance/{self.identifier}/{export}",
+                retention_in_days=args.log_retention_days,
+                tags=args.tags,
+                opts=child(self, protect=args.protect),
+            )
+            for export in LOG_EXPORTS
+        ]
+        monitoring = aws.iam.Role(
+            f"{name}-monitoring",
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+            description=f"airstack {args.stack}: RDS enhanced monitoring of the metastore",
+            managed_policy_arns=[f"arn:{partition}:iam::aws:policy/{MONITORING_POLICY}"],
+            tags=args.tags,
+            opts=child(self),
+        )
         instance = aws.rds.Instance(
             f"{name}-db",
+            identifier=self.identifier,
             engine="postgres",
             engine_version=args.engine_version,
+            auto_minor_version_upgrade=args.auto_minor_version_upgrade,
             instance_class=args.instance_class,
             allocated_storage=args.allocated_storage_gb,
             max_allocated_storage=args.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
-            db_name=DB_NAME,
-            username=DB_USER,
-            password=password.result,
+            db_name="airflow",
+            port=DB_PORT,
+            username=MASTER_USER,
+            manage_master_user_password=True,
             db_subnet_group_name=subnets.name,
             parameter_group_name=parameters.name,
             vpc_security_group_ids=[args.security_group_id],
@@ -87,27 +120,42 @@ class Metastore(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.deletion_protection,
-            final_snapshot_identifier=f"airstack-{args.stack}-metastore-final" if args.deletion_protection else None,
+            final_snapshot_identifier=naming.final_snapshot_identifier(args.stack)
+            if args.deletion_protection
+            else None,
             performance_insights_enabled=args.performance_insights,
             performance_insights_retention_period=7 if args.performance_insights else None,
-            auto_minor_version_upgrade=True,
+            monitoring_interval=MONITORING_INTERVAL_SECONDS,
+            monitoring_role_arn=monitoring.arn,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             iam_database_authentication_enabled=True,
-            tags=with_tags(args.tags, Name=f"airstack-{args.stack}-metastore"),
-            opts=child(self, protect=args.protect),
+            tags=with_tags(args.tags, Name=naming.db_identifier(args.stack)),
+            opts=child(self, protect=args.protect, depends_on=log_groups),
         )
         if args.backup_replica_region:
-            replica_provider = aws.Provider(
-                f"{name}-replica-region", region=args.backup_replica_region, opts=child(self)
-            )
-            aws.rds.InstanceAutomatedBackupsReplication(
-                f"{name}-backup-replication",
-                source_db_instance_arn=instance.arn,
-                retention_period=args.backup_retention_days,
-                opts=child(self, provider=replica_provider),
-            )
+            self._replicate_backups(name, args, instance)
         self.address = instance.address
         self.port = instance.port
-        self.password = password.result
         self.instance_arn = instance.arn
-        self.identifier = instance.identifier
         self.register_outputs({"address": self.address, "port": self.port, "instanceArn": self.instance_arn})
+
+    def _replicate_backups(self, name: str, args: MetastoreArgs, instance: aws.rds.Instance) -> None:
+        """Automated backups copied to the DR region, encrypted there with a key of that region."""
+        region = args.backup_replica_region
+        key = aws.kms.Key(
+            f"{name}-replica-key",
+            region=region,
+            description=f"airstack {args.stack}: the metastore's replicated backups in {region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=args.tags,
+            opts=child(self, protect=args.protect),
+        )
+        aws.rds.InstanceAutomatedBackupsReplication(
+            f"{name}-backup-replication",
+            region=region,
+            source_db_instance_arn=instance.arn,
+            kms_key_id=key.arn,
+            retention_period=args.backup_retention_days,
+            opts=child(self),
+        )

@@ -150,6 +150,20 @@ def worker_service(team: str) -> str:
 # -------------------------------------------------------------------------------------- RDS, SNS, ACM
 
 
+def db_identifier(stack: str) -> str:
+    """The metastore's RDS identifier (its log groups and the migration step name it before it exists)."""
+    return physical(stack, "metastore")
+
+
+def db_instance_arn(region: str, account: str, identifier: str) -> str:
+    return f"arn:{partition_of(region).name}:rds:{region}:{account}:db:{identifier}"
+
+
+def rds_managed_secrets_pattern(region: str, account: str) -> str:
+    """The secrets RDS creates for managed master passwords (``rds!db-<id>``), as an IAM resource pattern."""
+    return f"arn:{partition_of(region).name}:secretsmanager:{region}:{account}:secret:rds!db-*"
+
+
 def final_snapshot_identifier(stack: str) -> str:
     return physical(stack, "metastore", "final")
 

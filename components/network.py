@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.airflow_settings import API_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT
+from components.airflow_settings import API_PORT, DB_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT
 from components.common import child, with_tags
 from components.sizing import subnet_masks
 
@@ -32,9 +32,9 @@ FLOWS: tuple[Flow, ...] = (
     Flow("api-server", "core", API_PORT, "triggerer and dag-processor use the Execution API"),
     Flow("workers", "api-server", WORKER_LOG_PORT, "the UI reads live logs of running tasks"),
     Flow("core", "api-server", TRIGGERER_LOG_PORT, "the UI reads live logs of deferred tasks"),
-    Flow("database", "api-server", 5432, "metadata database"),
-    Flow("database", "core", 5432, "metadata database"),
-    Flow("database", "workers", 5432, "Celery result backend"),
+    Flow("database", "api-server", DB_PORT, "metadata database"),
+    Flow("database", "core", DB_PORT, "metadata database"),
+    Flow("database", "workers", DB_PORT, "Celery's own database (result backend)"),
     Flow("efs", "core", 2049, "the dag-processor reads DAG files"),
     Flow("efs", "workers", 2049, "workers read their team's DAG files"),
 )

@@ -16,7 +16,6 @@ import pulumi_random as random
 from components import naming
 from components.airflow_settings import SECRET_NAMES
 from components.common import child, with_tags
-from components.metastore import DB_NAME, DB_USER
 
 
 @dataclass(frozen=True)
@@ -24,19 +23,29 @@ class SecretsArgs:
     stack: str
     db_address: pulumi.Input[str]
     db_port: pulumi.Input[int]
-    db_password: pulumi.Input[str]
     protect: bool
+    recovery_window_days: int
+    """How long a deleted secret can be restored (0: deleted at once, for dev)."""
     tags: Mapping[str, str]
 
 
+METADATA_ROLE = METADATA_DATABASE = "airflow"
+CELERY_ROLE = CELERY_DATABASE = "celery"
+
+
+def database_url(role: str, password: str, address: str, port: int, database: str) -> str:
+    """A PostgreSQL URL with psycopg2 (the official image's driver) and TLS required."""
+    return f"postgresql+psycopg2://{role}:{password}@{address}:{int(port)}/{database}?sslmode=require"
+
+
 def sql_alchemy_conn(address: str, port: int, password: str) -> str:
-    """Airflow's metadata database URL (psycopg2, which the official image ships; TLS required)."""
-    return f"postgresql+psycopg2://{DB_USER}:{password}@{address}:{int(port)}/{DB_NAME}?sslmode=require"
+    """Airflow's metadata database, as its own role (never RDS's master)."""
+    return database_url(METADATA_ROLE, password, address, port, METADATA_DATABASE)
 
 
 def celery_result_backend(address: str, port: int, password: str) -> str:
-    """Celery's result backend on the metastore, with the same driver named explicitly."""
-    return f"db+{sql_alchemy_conn(address, port, password)}"
+    """Celery's result backend: its own role and database, the only database the workers reach."""
+    return f"db+{database_url(CELERY_ROLE, password, address, port, CELERY_DATABASE)}"
 
 
 def _urlsafe(value: str) -> str:
@@ -59,10 +68,13 @@ class Secrets(pulumi.ComponentResource):
         admin = random.RandomPassword(
             f"{name}-admin-password", length=24, special=True, override_special="-_.", opts=child(self)
         )
-        db = pulumi.Output.all(args.db_address, args.db_port, args.db_password)
+        # Letters and digits only: they go into URLs unquoted.
+        metadata = random.RandomPassword(f"{name}-metadata-password", length=40, special=False, opts=child(self))
+        celery = random.RandomPassword(f"{name}-celery-password", length=40, special=False, opts=child(self))
+        db = pulumi.Output.all(args.db_address, args.db_port, metadata.result, celery.result)
         values: dict[str, pulumi.Output[str]] = {
             "sql-alchemy-conn": db.apply(lambda v: sql_alchemy_conn(v[0], v[1], v[2])),
-            "celery-result-backend": db.apply(lambda v: celery_result_backend(v[0], v[1], v[2])),
+            "celery-result-backend": db.apply(lambda v: celery_result_backend(v[0], v[1], v[3])),
             "fernet-key": fernet.base64.apply(_urlsafe),
             "jwt-signing-key": jwt.result,
             "api-secret-key": api_key.result,
@@ -75,7 +87,7 @@ class Secrets(pulumi.ComponentResource):
                 f"{name}-{secret_name}",
                 name=self.names[secret_name],
                 description=f"airstack {args.stack}: Airflow {secret_name}",
-                recovery_window_in_days=30 if args.protect else 0,
+                recovery_window_in_days=args.recovery_window_days,
                 tags=with_tags(args.tags, **{"airstack:secret": secret_name}),
                 opts=child(self, protect=args.protect),
             )

@@ -54,6 +54,9 @@ class ContainerSpec:
     depends_on_success: Sequence[str] = ()
 
 
+WAITS_FOR_MIGRATIONS: tuple[Role, ...] = ("api-server", "dag-processor", "triggerer")
+
+
 def mounts_dags(role: Role) -> bool:
     """Only the dag-processor and the workers read DAG files; Airflow 3's other roles use serialized DAGs."""
     return role in ("worker", "dag-processor")
@@ -75,13 +78,19 @@ def task_containers(
             settings=render(config, container_role, endpoints, team),
             log_group=log_group,
             region=config.aws_region,
-            mounts=mounts if container_role != "db-migrate" else [],
+            mounts=mounts if container_role == role else [],
             **kwargs,
         )
 
     if role == "scheduler":
         # Migrations finish before the scheduler starts, as Helm's migrateDatabaseJob does it.
         return [container("db-migrate", essential=False), container("scheduler", depends_on_success=("db-migrate",))]
+    if role in WAITS_FOR_MIGRATIONS:
+        # And every other role that uses the database waits for them, as Helm's wait-for-migrations does.
+        return [
+            container("wait-for-migrations", essential=False),
+            container(role, depends_on_success=("wait-for-migrations",)),
+        ]
     return [container(role)]
 
 

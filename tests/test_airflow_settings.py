@@ -119,11 +119,23 @@ def test_every_role_is_celery_on_sqs_with_remote_logs_and_no_secret_values(
         assert not any(name in key for key in env), f"{name} must come from secrets, not environment"
 
 
-def test_workers_never_get_the_metadata_database(prod: StackConfig, endpoints: Endpoints) -> None:
+def test_workers_get_only_celerys_database_and_the_log_server_key(prod: StackConfig, endpoints: Endpoints) -> None:
+    """No metadata database, no Fernet key, no JWT signing key: a team's DAG cannot reach other teams' data."""
     settings = render(prod, "worker", endpoints, team(prod, "ml"))
-    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in settings.secrets
-    assert settings.secrets["AIRFLOW__API_AUTH__JWT_SECRET"] == "jwt-signing-key"
+    assert settings.secrets == {
+        "AIRFLOW__CELERY__RESULT_BACKEND": "celery-result-backend",
+        "AIRFLOW__API__SECRET_KEY": "api-secret-key",
+    }
+    assert secret_names("worker") == {"celery-result-backend", "api-secret-key"}
     assert secret_names("scheduler") >= {"admin-password", "sql-alchemy-conn"}  # its task migrates first
+
+
+def test_every_role_has_one_jwt_issuer_and_the_log_servers_their_key(prod: StackConfig, endpoints: Endpoints) -> None:
+    roles = [(r, None) for r in ("api-server", "scheduler", "dag-processor", "triggerer", "db-migrate")]
+    for role, member in [*roles, ("worker", team(prod, "ml"))]:
+        assert render(prod, role, endpoints, member).environment["AIRFLOW__API_AUTH__JWT_ISSUER"] == "airstack-prod"
+    for role, member in (("triggerer", None), ("worker", team(prod, "ml")), ("api-server", None)):
+        assert render(prod, role, endpoints, member).secrets["AIRFLOW__API__SECRET_KEY"] == "api-secret-key"
 
 
 def test_worker_needs_a_team_and_only_a_worker_has_one(prod: StackConfig, endpoints: Endpoints) -> None:

@@ -12,6 +12,8 @@ TARGETS = GrantTargets(
     queue_arns={q: f"arn:aws:sqs:r:1:{q}" for q in ("analytics", "ml", "reporting")},
     secrets_arn_prefix="arn:aws:secretsmanager:r:1:secret:airstack/prod",
     ecs_tasks_arn="arn:aws:ecs:r:1:task/airstack-prod/*",
+    db_instance_arn="arn:aws:rds:r:1:db:airstack-prod-metastore",
+    rds_master_secrets="arn:aws:secretsmanager:r:1:secret:rds!db-*",
 )
 
 

@@ -118,8 +118,11 @@ def test_dr_is_a_standby_with_services_at_zero_and_prod_replicates_backups() -> 
     dr, prod = planned("dr"), planned("prod")
     assert {s.inputs["desiredCount"] for s in of_type(dr, SERVICE)} == {0}
     [replication] = of_type(prod, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
-    assert replication.provider
-    assert "metastore-replica-region" in replication.provider
+    [key] = [k for k in of_type(prod, "aws:kms/key:Key") if k.inputs.get("region") == "eu-central-1"]
+    # An encrypted instance's backups can only be copied with a key of the destination region.
+    assert replication.inputs["region"] == "eu-central-1"
+    assert replication.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert key.protect
     assert not of_type(dr, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
 
 
@@ -216,7 +219,8 @@ def test_autoscaled_and_hibernating_services_leave_their_count_to_autoscaling() 
 
 def test_alarms_can_publish_to_the_encrypted_alert_topic(stack_run: ProgramRun) -> None:
     [topic] = of_type(stack_run, "aws:sns/topic:Topic")
-    [key] = of_type(stack_run, "aws:kms/key:Key")
+    keys = {k.urn: k for k in of_type(stack_run, "aws:kms/key:Key")}
+    key = keys[topic.property_dependencies["kmsMasterKeyId"][0]]
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     statements = json.loads(key.inputs["policy"])["Statement"]
     cloudwatch = next(s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})

@@ -60,7 +60,11 @@ class Context:
         return self.other_tables[region]
 
     def provider_region(self, resource: Resource) -> str | None:
-        """The region of the explicit provider a resource uses, if it sets one."""
+        """Where a resource lives when not in the stack's region: its own ``region`` (pulumi-aws v7), else the
+        region of the explicit provider it uses."""
+        own = text(resource.inputs.get("region"))
+        if own:
+            return own
         reference = resource.provider or ""
         for urn in (reference, reference.rsplit("::", 1)[0]):  # a reference is `<urn>::<id>`
             provider = self._by_urn.get(urn)

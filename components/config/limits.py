@@ -72,7 +72,7 @@ def stack_derived_names(stack: str, region: str | None) -> list[DerivedName]:
         DerivedName("secret", f"{naming.secrets_prefix(stack)}/internal/celery-result-backend", 512),
         DerivedName("load balancer", naming.auto_name(f"{INGRESS}-alb"), 32, auto_named=True),
         DerivedName("target group", naming.auto_name(f"{INGRESS}-api-server"), 32, auto_named=True),
-        DerivedName("RDS instance", naming.auto_name(f"{METASTORE}-db"), 63, auto_named=True),
+        DerivedName("RDS instance", naming.db_identifier(stack), 63),
     ]
     if region in REGION_PARTITION:
         names += [
@@ -171,6 +171,8 @@ def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTar
         queue_arns={q: naming.queue_arn(region, ACCOUNT, name) for q, name in queues.items()},
         secrets_arn_prefix=secrets,
         ecs_tasks_arn=naming.ecs_tasks_arn(region, ACCOUNT, naming.cluster_name(stack)),
+        db_instance_arn=naming.db_instance_arn(region, ACCOUNT, naming.db_identifier(stack)),
+        rds_master_secrets=naming.rds_managed_secrets_pattern(region, ACCOUNT),
     )
     return endpoints, secret_arns, targets
 
