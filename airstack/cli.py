@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     diff.add_argument("--max-chars", type=int, default=15_000, metavar="N", help="cap the Markdown (default 15000)")
     diff.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS")
+    diff.add_argument("--program", type=Path, metavar="DIR", help="compare two stacks of another Pulumi program")
 
     parity = commands.add_parser("parity", help="what differs between the stacks, at a glance")
     parity.add_argument("stacks", nargs="*", metavar="STACK", help="default: dev acc prod dr")
@@ -207,7 +208,7 @@ def _parity(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _diff(args: argparse.Namespace, out: Console, err: Console) -> int:
     from airstack.diff.command import DiffRequest, run_diff
 
-    request = DiffRequest(args.stacks, args.rev, args.preview, args.timeout, args.json, args.max_chars)
+    request = DiffRequest(args.stacks, args.rev, args.preview, args.timeout, args.json, args.max_chars, args.program)
     code, text = run_diff(request)
     if code != EXIT_OK:
         err.print(text, markup=False, highlight=False)

@@ -48,6 +48,8 @@ class DiffRequest:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     as_json: bool = False
     max_chars: int = DEFAULT_MAX_CHARS
+    program: Path | None = None
+    """Compare stacks of another Pulumi Python program (both files are that program's)."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,12 @@ def run_diff(request: DiffRequest) -> tuple[int, str]:
         if request.rev is not None:
             if len(request.stacks) != 1:
                 raise DiffError("--rev compares one stack with itself at a revision: give one STACK")
+            if request.program is not None:
+                raise DiffError("--rev plans this project's program; --program works with BASE TARGET only")
             sides = plan_against_revision(request.stacks[0], request.rev, request.preview, request.timeout)
         elif len(request.stacks) == 2:
-            sides = plan_pair(request.stacks[0], request.stacks[1], request.preview, request.timeout)
+            base, target = request.stacks
+            sides = plan_pair(base, target, request.preview, request.timeout, request.program)
         else:
             raise DiffError("give BASE and TARGET, or one STACK with --rev GITREV")
     except DiffError as failure:
@@ -81,8 +86,8 @@ def diff_sides(sides: Sides) -> PlanDiff:
     return compare(sides.base, sides.target, base_label=sides.base_label, target_label=sides.target_label)
 
 
-def _options(preview: bool, timeout: float) -> PlanOptions:
-    return PlanOptions(preview=preview, timeout=timeout)
+def _options(preview: bool, timeout: float, program: Path | None = None) -> PlanOptions:
+    return PlanOptions(preview=preview, timeout=timeout, program_dir=program)
 
 
 def _planned(stacks: Sequence[str], options: PlanOptions) -> list[Plan]:
@@ -111,15 +116,18 @@ def planned(plan: Plan) -> Planned:
 
 
 def plan_documents(
-    stacks: Sequence[str], preview: bool = False, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    stacks: Sequence[str],
+    preview: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    program: Path | None = None,
 ) -> list[Planned]:
     """Plan stacks here, in parallel; DiffError when one cannot be planned."""
-    return [planned(p) for p in _planned(stacks, _options(preview, timeout))]
+    return [planned(p) for p in _planned(stacks, _options(preview, timeout, program))]
 
 
-def plan_pair(base: str, target: str, preview: bool, timeout: float) -> Sides:
+def plan_pair(base: str, target: str, preview: bool, timeout: float, program: Path | None = None) -> Sides:
     """Both stacks planned here (in parallel): secrets compare by digest."""
-    old, new = plan_documents([base, target], preview, timeout)
+    old, new = plan_documents([base, target], preview, timeout, program)
     return Sides(old.document, new.document, base, target, old.secrets | new.secrets)
 
 

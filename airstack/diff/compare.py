@@ -7,7 +7,6 @@ provider's business), together with ``protect``; the replacement table decides h
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +53,7 @@ class ResourceDiff:
             out["forcedBy"] = list(self.because)
         if self.label:
             out["label"] = self.label
-        if self.protect_before != self.protect_after:
+        if self.action in ("update", "replace", "new-version") and self.protect_before != self.protect_after:
             out["protect"] = {"old": self.protect_before, "new": self.protect_after}
         if self.blocked:
             out["blockedByProtect"] = True
@@ -67,8 +66,8 @@ class ResourceDiff:
 class ViolationDiff:
     new: tuple[PlanViolation, ...] = ()
     resolved: tuple[PlanViolation, ...] = ()
-    level_changed: tuple[tuple[PlanViolation, PlanViolation], ...] = ()
-    """(before, after) of a violation that stays but changes level."""
+    changed: tuple[tuple[PlanViolation, PlanViolation], ...] = ()
+    """(before, after) of a policy still violated by the same resource, with another message or level."""
 
     def as_dict(self) -> dict[str, Any]:
         def one(v: PlanViolation) -> dict[str, Any]:
@@ -77,7 +76,7 @@ class ViolationDiff:
         return {
             "new": [one(v) for v in self.new],
             "resolved": [one(v) for v in self.resolved],
-            "levelChanged": [{**one(a), "oldLevel": b.level} for b, a in self.level_changed],
+            "changed": [{**one(a), "oldLevel": b.level, "oldMessage": b.message} for b, a in self.changed],
         }
 
 
@@ -140,7 +139,7 @@ class PlanDiff:
             self.resources
             or self.violations.new
             or self.violations.resolved
-            or self.violations.level_changed
+            or self.violations.changed
             or self.cost.changed
             or self.outputs
         )
@@ -189,7 +188,8 @@ def summary_line(diff: PlanDiff) -> str:
     counts left out, e.g. ``+3`` or ``~1 -2``); ``N replaced``; ``N new violation(s)``; ``N resolved
     violation(s)``; the monthly cost delta as ``+$41.20/month`` or ``-$3.10/month`` (to the cent). When none
     of these differ but something else does: ``no resource changes, `` and what did (``N output(s) changed``,
-    ``N violation(s) changed level``, ``cost line items changed``). When nothing differs: ``no changes``.
+    ``N violation(s) changed``: still violated, with another message or level; ``cost line items changed``).
+    When nothing differs: ``no changes``.
     """
     parts: list[str] = []
     counts = [("+", diff.count("create")), ("~", diff.count("update", "replace", "new-version")),
@@ -210,8 +210,8 @@ def summary_line(diff: PlanDiff) -> str:
         return ", ".join(parts)
     if diff.outputs:
         parts.append(f"{_plural(len(diff.outputs), 'output')} changed")
-    if diff.violations.level_changed:
-        parts.append(f"{_plural(len(diff.violations.level_changed), 'violation')} changed level")
+    if diff.violations.changed:
+        parts.append(f"{_plural(len(diff.violations.changed), 'violation')} changed")
     if diff.cost.items:
         parts.append("cost line items changed")
     return ", ".join(["no resource changes", *parts]) if parts else "no changes"
@@ -287,22 +287,28 @@ def _changed(old: PlanResource, new: PlanResource, group: str) -> ResourceDiff |
 
 
 def _violation_diff(before: list[PlanViolation], after: list[PlanViolation]) -> ViolationDiff:
-    def identity(v: PlanViolation) -> tuple[str, str, str]:
-        return (v.policy, v.key, v.message)
-
-    old = Counter(identity(v) for v in before)
-    new = Counter(identity(v) for v in after)
-    old_by = {identity(v): v for v in before}
-    new_by = {identity(v): v for v in after}
-    added = [new_by[k] for k in new for _ in range(new[k] - old.get(k, 0))]
-    resolved = [old_by[k] for k in old for _ in range(old[k] - new.get(k, 0))]
-    levels = [(old_by[k], new_by[k]) for k in new if k in old_by and old_by[k].level != new_by[k].level]
+    """Same policy, resource and message: unchanged. Same policy and resource otherwise: still violated, changed
+    (a message with the offending value in it changes with the value). Whatever is left is new or resolved."""
+    old, new = list(before), list(after)
+    for v in list(new):
+        match = next((o for o in old if (o.policy, o.key, o.message, o.level) == (v.policy, v.key, v.message, v.level)),
+                     None)  # fmt: skip
+        if match is not None:
+            old.remove(match)
+            new.remove(v)
+    changed = []
+    for v in list(new):
+        match = next((o for o in old if (o.policy, o.key) == (v.policy, v.key)), None)
+        if match is not None:
+            old.remove(match)
+            new.remove(v)
+            changed.append((match, v))
     order = {"mandatory": 0, "advisory": 1}
 
     def sort(items: list[PlanViolation]) -> tuple[PlanViolation, ...]:
         return tuple(sorted(items, key=lambda v: (order.get(v.level, 2), v.policy, v.resource, v.message)))
 
-    return ViolationDiff(new=sort(added), resolved=sort(resolved), level_changed=tuple(levels))
+    return ViolationDiff(new=sort(new), resolved=sort(old), changed=tuple(changed))
 
 
 def _cost_diff(base: PlanDocument, target: PlanDocument) -> CostDiff:

@@ -21,6 +21,7 @@ DEFAULT_MAX_CHARS = 15_000
 """A quarter of GitHub's comment limit (65,536), with room for the headings of four stacks."""
 FOLD_RESOURCES = 8
 FOLD_CHANGES = 10
+MAX_NAMED_GROUPS = 8
 SYMBOL = {"create": "+", "delete": "-", "update": "~", "replace": "+-", "new-version": "~"}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -55,8 +56,8 @@ def _head(diff: PlanDiff) -> str:
     if blocked:
         lines += ["", "> [!CAUTION]", "> **`pulumi up` will refuse this**: protected resources would be deleted."]
         for r in blocked:
-            how = f"replaced ({_because(r)})" if r.action == "replace" else "deleted"
-            lines.append(f"> - {_code(r.name)} ({_code(r.type)}) would be **{how}**")
+            how = f"**replaced** ({_because(r)})" if r.action == "replace" else "**deleted**"
+            lines.append(f"> - {_code(r.name)} ({_code(r.type)}) would be {how}")
         lines.append("> Unprotect on purpose (`pulumi state unprotect`) after a backup, or change the program.")
     providers = [r for r in diff.resources if r.type.startswith("pulumi:providers:") and r.action == "replace"]
     for r in providers:
@@ -102,9 +103,12 @@ def _resources(diff: PlanDiff, budget: int) -> list[str]:
             blocks.append(block)
             used += len(block) + 2
     if left:
+        where = ", ".join(_escape(g) for g in left_groups[:MAX_NAMED_GROUPS])
+        if len(left_groups) > MAX_NAMED_GROUPS:
+            where += f" and {len(left_groups) - MAX_NAMED_GROUPS} more components"
         blocks.append(
-            f"… and {len(left)} more changed resources not shown here ({_counts(left)}, in "
-            f"{', '.join(_escape(g) for g in left_groups)}); `airstack diff --json` lists every change."
+            f"… and {len(left)} more changed resources not shown here ({_counts(left)}, in {where}); "
+            "`airstack diff --json` lists every change."
         )
     return blocks
 
@@ -141,7 +145,7 @@ def _resource(r: ResourceDiff) -> str:
         line += f" **replaced** ({_because(r)})"
     elif r.action == "new-version":
         line += f" {r.label}"
-    if r.protect_before != r.protect_after:
+    if r.action in ("update", "replace", "new-version") and r.protect_before != r.protect_after:
         line += " · protect " + ("on" if r.protect_after else "off")
     elif r.action == "create" and r.protect_after:
         line += " · protected"
@@ -164,9 +168,25 @@ def _change(c: Change, *, forces: bool) -> str:
         text = f"{path}: added {_code(render(c.new))}"
     elif c.kind == "removed":
         text = f"{path}: removed (was {_code(render(c.old))})"
+    elif _plain_list(c.old) and _plain_list(c.new):
+        text = f"{path}: {_list_change(c.old, c.new)}"
     else:
         text = f"{path}: {_code(render(c.old))} → {_code(render(c.new))}"
     return text + (" · **forces replacement**" if forces else "")
+
+
+def _plain_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value)
+
+
+def _list_change(old: list[object], new: list[object]) -> str:
+    """A list of plain values by what joined and what left (policy resources, subnets, CIDRs)."""
+    added = [v for v in new if v not in old]
+    removed = [v for v in old if v not in new]
+    if not added and not removed:
+        return f"reordered {_code(render(old))} → {_code(render(new))}"
+    parts = [f"+ {_code(render(v))}" for v in added] + [f"− {_code(render(v))}" for v in removed]
+    return ", ".join(parts)
 
 
 # -------------------------------------------------------------------------------------------------- rest
@@ -178,7 +198,9 @@ def _violations(v: ViolationDiff, cap: int) -> list[str]:
         lines += [f"- **{kind}** {_violation(x)}" for x in items[:cap]]
         if len(items) > cap:
             lines.append(f"- … and {len(items) - cap} more {kind}")
-    lines += [f"- **now {a.level}** (was {b.level}) {_violation(a)}" for b, a in v.level_changed[:cap]]
+    for b, a in v.changed[:cap]:
+        was = f" (was {b.level})" if a.level != b.level else ""
+        lines.append(f"- **changed**{was} {_violation(a)}")
     if not lines:
         return []
     return ["#### Policy violations\n\n" + "\n".join(lines)]
