@@ -521,6 +521,23 @@ def test_an_older_document_shape_lines_up_with_todays() -> None:
     assert _diff(old, new).summary == "no changes"
 
 
+def test_two_stacks_line_up_resource_by_resource() -> None:
+    """URNs carry the stack's name and the default provider's version; neither makes a resource new."""
+
+    def provider(version: str) -> Values:
+        name = "default_" + version.replace(".", "_")
+        return {"urn": f"urn:pulumi:s::p::pulumi:providers:aws::{name}", "type": "pulumi:providers:aws",
+                "name": name, "parent": None, "inputs": {"region": "eu-west-1", "version": version}}  # fmt: skip
+
+    old = _document(provider("7.51.1"), _resource("q", "aws:sqs/queue:Queue", {"name": "q"}))
+    text = json.dumps(_document(provider("7.52.0"), _resource("q", "aws:sqs/queue:Queue", {"name": "q"})))
+    new = json.loads(text.replace("urn:pulumi:s::", "urn:pulumi:t::").replace("p-s", "p-t"))
+    diff = _diff(old, new)
+    assert [(r.name, r.action, [(c.path, c.old, c.new) for c in r.changes]) for r in diff.resources] == [
+        ("default_7_52_0", "update", [("version", "7.51.1", "7.52.0")])
+    ]
+
+
 def test_a_big_diff_stays_under_the_cap_and_folds() -> None:
     queue, broker = "aws:sqs/queue:Queue", _resource("broker", "airstack:broker:Broker", {})
 

@@ -264,12 +264,10 @@ def _whole(resource: PlanResource, action: str, group: str) -> ResourceDiff:
 
 def _changed(old: PlanResource, new: PlanResource, group: str) -> ResourceDiff | None:
     changes = tuple(diff_properties(old.inputs, new.inputs))
-    if not changes and old.protect == new.protect and old.type == new.type:
+    if not changes and old.protect == new.protect:
         return None
     verdict = classify(new.type, (c.top for c in changes))
     action = verdict.action if changes else "update"
-    if old.type != new.type:
-        action = "replace"  # a type change behind an alias: the provider creates the new kind
     return ResourceDiff(
         key=new.key,
         urn=new.urn,

@@ -28,7 +28,7 @@ def resource_key(urn: str) -> str:
     """A URN without its stack, so that ``dev`` and ``prod`` (or two files of one stack) line up.
 
     Default providers are named after the plugin version (``default_7_51_1``); a version bump is a change of
-    that provider, not a new one.
+    that provider, not a new one. The stack resource is named after the stack: two stacks have one each.
     """
     parts = urn.split("::")
     if len(parts) < 4 or not parts[0].startswith("urn:pulumi:"):
@@ -38,6 +38,8 @@ def resource_key(urn: str) -> str:
     qualified_type = qualified_type.removeprefix(f"{STACK_TYPE}$")
     if qualified_type.startswith("pulumi:providers:") and name.startswith("default"):
         name = "default"
+    if qualified_type == STACK_TYPE:
+        name = ""
     return f"{project}::{qualified_type}::{name}"
 
 

@@ -99,8 +99,11 @@ def exported(repository: Path, commit: str) -> Iterator[Path]:
         if done.returncode != 0:
             raise RevisionError(f"git archive {commit[:12]} failed: {done.stderr.decode(errors='replace').strip()}")
         tree = Path(tmp) / "tree"
-        with tarfile.open(archive) as tar:
-            tar.extractall(tree, filter="data")
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tree, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise RevisionError(f"the files of {commit[:12]} cannot be unpacked: {error}") from None
         archive.unlink()
         yield tree
 

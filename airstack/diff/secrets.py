@@ -21,7 +21,7 @@ from airstack.offline import ProgramRun
 from components.config import OFFLINE_SECRET_PREFIX
 
 _KEY = os.urandom(32)
-MIN_SCRUB_LENGTH = 6
+MIN_SCRUB_LENGTH = 8
 """Shorter "secrets" (``true``, a port) would blank unrelated text; no real secret is that short."""
 
 
