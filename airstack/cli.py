@@ -78,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("dags", help="`airstack dags release --team T ...`: check, zip and upload one team's DAGs")
 
+    diff = commands.add_parser("diff", help="what a change does: two stacks, or a stack against a git revision")
+    diff.add_argument("stacks", nargs="+", metavar="STACK", help="BASE TARGET, or one STACK with --rev")
+    diff.add_argument("--rev", metavar="GITREV", help="compare STACK as this revision had it with the work tree")
+    diff.add_argument("--preview", action="store_true", help="plan both sides as a first preview of a new stack")
+    diff.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    diff.add_argument("--max-chars", type=int, default=15_000, metavar="N", help="cap the Markdown (default 15000)")
+    diff.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS")
+    diff.add_argument("--program", type=Path, metavar="DIR", help="compare two stacks of another Pulumi program")
+
     parity = commands.add_parser("parity", help="what differs between the stacks, at a glance")
     parity.add_argument("stacks", nargs="*", metavar="STACK", help="default: dev acc prod dr")
     parity.add_argument("--json", action="store_true", help="print JSON")
@@ -108,6 +117,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _cost(args, out, err)
     if args.command == "parity":
         return _parity(args, out, err)
+    if args.command == "diff":
+        return _diff(args, out, err)
     return _plan(args, out, err)
 
 
@@ -199,6 +210,18 @@ def _parity(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         out.print(result.table(show_same=args.all))
     return EXIT_OK
+
+
+def _diff(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from airstack.diff.command import DiffRequest, run_diff
+
+    request = DiffRequest(args.stacks, args.rev, args.preview, args.timeout, args.json, args.max_chars, args.program)
+    code, text = run_diff(request)
+    if code != EXIT_OK:
+        err.print(text, markup=False, highlight=False)
+    else:
+        print(text)
+    return code
 
 
 if __name__ == "__main__":
