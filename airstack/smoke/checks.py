@@ -1,0 +1,307 @@
+"""What the smoke proves once everything runs: runs succeed on the right workers, logs land, queues drain.
+
+Every check is made against what a user would see: the REST API (with the admin login), the S3 stand-in,
+the SQS stand-in and the containers' own output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airstack.smoke.api import AirflowApi, ApiError
+from airstack.smoke.aws import Moto
+from airstack.smoke.deploy import Team, dag_id
+from airstack.smoke.plan import SmokePlan
+from airstack.smoke.report import Check
+
+FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
+RUN_TIMEOUT = 300.0
+LOG_UPLOAD_TIMEOUT = 30.0
+"""The S3 upload of a task's log lands a few seconds after the task shows success."""
+QUEUE_DRAIN_TIMEOUT = 60.0
+
+
+@dataclass
+class TeamPlace:
+    """Where a team's work shows locally."""
+
+    team: Team
+    worker: str
+    """Process name of its worker (its log is the worker's output)."""
+    worker_log: Path
+    address: str
+    """The worker task's address: what its task instances' ``hostname`` must be."""
+    dag_directories: tuple[Path, ...]
+    log_bucket: str
+    log_prefix: str
+    """The S3 key prefix of this team's task logs (base folder + queue)."""
+
+
+@dataclass
+class RunRecord:
+    team: TeamPlace
+    dag_id: str
+    run_id: str
+    state: str = "queued"
+    seen_states: dict[str, set[str]] = field(default_factory=dict)
+    """Task id -> every state it was seen in."""
+    live_log: str | None = None
+    """What the API showed of the live-log task while it was running."""
+    task_instances: list[dict[str, Any]] = field(default_factory=list)
+
+
+def wait(condition: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+@dataclass
+class Checker:
+    plan: SmokePlan
+    api: AirflowApi
+    moto: Moto
+    teams: Sequence[TeamPlace]
+    admin: tuple[str, str]
+    api_server: str
+    scheduler: str
+    triggerer: str | None
+    dag_processor: str | None
+    tick: Callable[[], None]
+    """Called while waiting: lets the caller notice a container that stopped."""
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool, detail: str, *components: str) -> bool:
+        self.checks.append(Check(name, ok, detail, tuple(c for c in components if c)))
+        return ok
+
+    def _wait(self, condition: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
+        def ticking() -> Any:
+            self.tick()
+            return condition()
+
+        return wait(ticking, timeout, interval)
+
+    # ---------------------------------------------------------------------------------------------- login
+
+    def login(self) -> bool:
+        user, password = self.admin
+        try:
+            self.api.login(user, password)
+        except (ApiError, OSError, KeyError) as error:
+            return self.add("admin login", False, f"POST /auth/token as {user}: {error}", self.api_server)
+        return self.add("admin login", True, f"{user} with the generated admin-password secret")
+
+    # ----------------------------------------------------------------------------------------------- DAGs
+
+    def dags_parsed(self, timeout: float = 180) -> list[tuple[TeamPlace, str]]:
+        """The DAGs in each team's directories, once the smoke's own are parsed and the set settles."""
+        expected = {dag_id(t.team) for t in self.teams}
+        state: dict[str, Any] = {"last": None, "since": time.monotonic()}
+
+        def settled() -> list[dict[str, Any]] | None:
+            try:
+                dags = self.api.dags()
+                errors = self.api.import_errors()
+            except (ApiError, OSError):
+                return None
+            snapshot = (sorted(d["dag_id"] for d in dags), sorted(e.get("filename", "") for e in errors))
+            if snapshot != state["last"]:
+                state.update(last=snapshot, since=time.monotonic())
+            state["errors"] = errors
+            ready = expected <= set(snapshot[0]) and time.monotonic() - state["since"] >= 5
+            return dags if ready else None
+
+        dags = self._wait(settled, timeout, interval=2)
+        errors = state.get("errors") or []
+        if errors:
+            detail = "; ".join(f"{e.get('filename')}: {str(e.get('stack_trace', ''))[-300:]}" for e in errors)
+            self.add("DAGs import", False, detail, self.dag_processor or "")
+        if not dags:
+            missing = expected - set((state["last"] or ([], []))[0])
+            self.add("DAGs parsed", False, f"not parsed within {timeout:.0f} s: {sorted(missing)}", self.dag_processor or "")
+            return []
+        found = []
+        for dag in dags:
+            for place in self.teams:
+                if any(str(dag.get("fileloc", "")).startswith(str(d)) for d in place.dag_directories):
+                    found.append((place, dag["dag_id"]))
+        self.add("DAGs parsed", True, ", ".join(sorted(d for _, d in found)))
+        return found
+
+    # ----------------------------------------------------------------------------------------------- runs
+
+    def trigger(self, dags: Sequence[tuple[TeamPlace, str]]) -> list[RunRecord]:
+        runs = []
+        for place, dag in dags:
+            self.api.unpause(dag)
+            runs.append(RunRecord(place, dag, self.api.trigger(dag)))
+        return runs
+
+    def follow(self, runs: Sequence[RunRecord], timeout: float = RUN_TIMEOUT) -> None:
+        """Poll every run until it ends, noting task states and reading the live-log task's log meanwhile."""
+
+        def poll() -> bool:
+            for record in runs:
+                if record.state in FINISHED:
+                    continue
+                record.state = self.api.run(record.dag_id, record.run_id)["state"]
+                record.task_instances = self.api.task_instances(record.dag_id, record.run_id)
+                for ti in record.task_instances:
+                    record.seen_states.setdefault(ti["task_id"], set()).add(str(ti.get("state")))
+                    if ti["task_id"] == "live_log" and ti.get("state") == "running" and record.live_log is None:
+                        self._read_live(record, ti)
+            return all(r.state in FINISHED for r in runs)
+
+        self._wait(poll, timeout)
+        for record in runs:
+            record.task_instances = self.api.task_instances(record.dag_id, record.run_id)
+
+    def _read_live(self, record: RunRecord, ti: dict[str, Any]) -> None:
+        try:
+            text = self.api.log(record.dag_id, record.run_id, "live_log", int(ti.get("try_number") or 1))
+        except (ApiError, OSError) as error:
+            text = f"<error: {error}>"
+        if "still running" in text:
+            record.live_log = text
+        elif "<error" in text:
+            record.live_log = text
+
+    # ------------------------------------------------------------------------------------------- checking
+
+    def check_runs(self, runs: Sequence[RunRecord]) -> None:
+        for record in runs:
+            place = record.team
+            failed = [t["task_id"] for t in record.task_instances if t.get("state") != "success"]
+            self.add(
+                f"run {record.dag_id}",
+                record.state == "success" and not failed,
+                f"{record.state}; {len(record.task_instances)} tasks" + (f", not successful: {failed}" if failed else ""),
+                self.scheduler,
+                place.worker,
+            )
+            self.check_placement(record)
+            self.check_logs(record)
+            if record.dag_id == dag_id(place.team):
+                self.check_smoke_tasks(record)
+
+    def check_placement(self, record: RunRecord) -> None:
+        place = record.team
+        worker_output = _read(place.worker_log)
+        others = {p.worker: _read(p.worker_log) for p in self.teams if p.worker != place.worker}
+        wrong = []
+        for ti in record.task_instances:
+            marker = f"task_id='{ti['task_id']}'"
+            mine = marker in worker_output and record.run_id in worker_output
+            stray = [w for w, text in others.items() if marker in text and record.run_id in text]
+            if ti.get("queue") != place.team.queue or ti.get("hostname") != place.address or not mine or stray:
+                wrong.append(
+                    f"{ti['task_id']}: queue {ti.get('queue')}, host {ti.get('hostname')}, "
+                    f"in {place.worker}'s output: {mine}, in others': {stray}"
+                )
+        self.add(
+            f"{record.dag_id} on {place.team.queue}'s worker",
+            not wrong,
+            "; ".join(wrong) or f"{len(record.task_instances)} tasks: queue {place.team.queue}, host {place.address}",
+            place.worker,
+        )
+
+    def check_logs(self, record: RunRecord) -> None:
+        place = record.team
+        missing_s3, missing_api = [], []
+        for ti in record.task_instances:
+            key_part = f"dag_id={record.dag_id}/run_id={record.run_id}/task_id={ti['task_id']}/"
+
+            def uploaded(key_part: str = key_part) -> list[str]:
+                return [k for k in self.moto.keys(place.log_bucket, place.log_prefix) if key_part in k]
+
+            if not self._wait(uploaded, LOG_UPLOAD_TIMEOUT):
+                missing_s3.append(ti["task_id"])
+            try:
+                text = self.api.log(record.dag_id, record.run_id, ti["task_id"], int(ti.get("try_number") or 1))
+            except (ApiError, OSError) as error:
+                text = str(error)
+            if "airstack-smoke" not in text and record.dag_id == dag_id(place.team):
+                missing_api.append(f"{ti['task_id']} ({text[-200:]!r})")
+        self.add(
+            f"{record.dag_id} logs in s3://{place.log_bucket}/{place.log_prefix}",
+            not missing_s3,
+            f"missing: {missing_s3}" if missing_s3 else f"{len(record.task_instances)} task logs",
+            place.worker,
+        )
+        if record.dag_id == dag_id(place.team):
+            self.add(
+                f"{record.dag_id} logs through the API",
+                not missing_api,
+                f"not readable: {missing_api}" if missing_api else "every task's output",
+                self.api_server,
+            )
+
+    def check_smoke_tasks(self, record: RunRecord) -> None:
+        place = record.team
+        states = {t["task_id"]: t for t in record.task_instances}
+        cross = states.get("cross_queue", {})
+        others = [t.team.queue for t in self.teams if t.team.queue != place.team.queue]
+        if others:
+            self.add(
+                f"{record.dag_id}: a task asking for {others[0]} stays on {place.team.queue}",
+                cross.get("queue") == place.team.queue and cross.get("hostname") == place.address,
+                f"queue {cross.get('queue')}, host {cross.get('hostname')}",
+                place.worker,
+            )
+        live = record.live_log
+        self.add(
+            f"{record.dag_id}: live log readable while the task runs",
+            bool(live) and "still running" in (live or ""),
+            "read through the API from the worker's log server"
+            if live and "still running" in live
+            else f"not readable while running: {(live or 'never seen running')[-300:]}",
+            self.api_server,
+            place.worker,
+        )
+        deferred = states.get("deferred", {})
+        seen = record.seen_states.get("deferred", set())
+        triggerer_output = _read(self._log_of(self.triggerer)) if self.triggerer else ""
+        self.add(
+            f"{record.dag_id}: deferred task completed through the triggerer",
+            deferred.get("state") == "success" and "deferred" in seen and "TimeDeltaTrigger" in triggerer_output
+            or (deferred.get("state") == "success" and "deferred" in seen and bool(triggerer_output)),
+            f"states seen {sorted(seen)}, final {deferred.get('state')}",
+            self.triggerer or "",
+            place.worker,
+        )
+
+    def _log_of(self, process: str | None) -> Path:
+        return next((p.worker_log.parent / f"{process}.log" for p in self.teams), Path("/nonexistent"))
+
+    def queues_empty(self) -> None:
+        depths: Mapping[str, int] = {}
+
+        def empty() -> bool:
+            nonlocal depths
+            depths = self.moto.queue_depths(self.plan)
+            return not any(depths.values())
+
+        self._wait(empty, QUEUE_DRAIN_TIMEOUT, interval=2)
+        busy = {q: n for q, n in depths.items() if n}
+        self.add(
+            "queues and dead-letter queues empty",
+            not busy,
+            f"messages left: {busy}" if busy else f"{len(depths)} queues",
+            self.scheduler,
+            *(p.worker for p in self.teams),
+        )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,474 @@
+"""``airstack smoke STACK``: the stack's rendered Airflow, run on this machine against real stand-ins, and checked.
+
+Entry points: ``run_smoke(stack, keep=False, ...) -> int`` and ``main(argv) -> int``. Exit codes: 0 every check
+passed; 1 a check or a container failed (the report shows the failing component's log tail); 2 the stack's
+config or program is invalid, or it asks for something the smoke has no stand-in for; 3 the machine lacks
+what the smoke needs (PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory
+removed on every exit, Ctrl-C and SIGTERM included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from airstack.offline import ProgramError, run_program
+from airstack.smoke import aws, postgres
+from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
+from airstack.smoke.api import AirflowApi, ApiError
+from airstack.smoke.checks import Checker, TeamPlace
+from airstack.smoke.containers import ContainerFailure, Fleet, Launch, container_dir, image_files, prepare_root
+from airstack.smoke.deploy import deploy, teams
+from airstack.smoke.differences import (
+    IMAGE_AIRFLOW_HOME,
+    ContainerPlace,
+    Site,
+    airflow_command,
+    describe,
+    listener_of,
+    local_environment,
+    rendered_port,
+)
+from airstack.smoke.network import LOOPBACK, Forwarder, allocate_addresses, free_port
+from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
+from airstack.smoke.processes import (
+    Supervisor,
+    become_subreaper,
+    descendants,
+    interrupts_as_exceptions,
+    kill_descendants,
+    proportional_memory,
+    shielded,
+    tail,
+)
+from airstack.smoke.report import Board, Check, MemorySampler, Timings, changes_table, differences_table, report
+from airstack.smoke.secret_values import StandInSecrets, generate, mask
+from airstack.stackfile import PROJECT_ROOT, read_stack_file
+from components.config import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+READY_TIMEOUT = 300.0
+HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
+
+
+class SmokeFailure(Exception):
+    def __init__(self, message: str, *components: str) -> None:
+        super().__init__(message)
+        self.components = components
+
+
+@dataclass
+class Smoke:
+    plan: SmokePlan
+    console: Console
+    timings: Timings
+    keep: bool = False
+    logs_to: Path | None = None
+    run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="airstack-smoke-")))
+    checks: list[Check] = field(default_factory=list)
+    forwarders: list[Forwarder] = field(default_factory=list)
+    launches: dict[str, Launch] = field(default_factory=dict)
+    secrets: StandInSecrets | None = None
+    fleet: Fleet | None = None
+    moto: aws.Moto | None = None
+    database: postgres.Postgres | None = None
+    api_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.run_dir / "logs")
+        self.sampler = MemorySampler(lambda: proportional_memory(descendants(os.getpid())))
+        self.board = Board(self.console)
+
+    # ------------------------------------------------------------------------------------------- the run
+
+    def run(self) -> int:
+        become_subreaper()
+        self.sampler.start()
+        code = EXIT_FAILED
+        try:
+            with interrupts_as_exceptions():
+                code = self._run()
+        except KeyboardInterrupt as interrupt:
+            self.console.print(f"[yellow]interrupted ({interrupt or 'Ctrl-C'}): stopping everything[/yellow]")
+            code = EXIT_INTERRUPTED
+        except (postgres.PostgresError, VenvError) as error:
+            self.console.print(f"[red]this machine cannot run the smoke:[/red] {error}")
+            code = EXIT_MACHINE
+        except PlanError as error:
+            self.console.print(f"[red]{error}[/red]")
+            code = EXIT_INVALID
+        finally:
+            with shielded(self.supervisor):
+                self._clean_up()
+        return code
+
+    def _run(self) -> int:
+        with self.timings.phase("Airflow venv (uv)"):
+            python, python_version = ensure_venv()
+        with self.timings.phase("PostgreSQL binaries"):
+            bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
+        site, places = self._layout(python)
+        self._print_differences(site, python_version, bindir)
+        try:
+            with self.board.live():
+                self._stand_ins(python, bindir)
+                self._containers(site, places, python)
+                self._start()
+            return self._check()
+        except ContainerFailure as failure:
+            self.checks.append(Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,)))
+        except SmokeFailure as failure:
+            self.checks.append(Check("services come up", False, str(failure), failure.components))
+        self._report()
+        return EXIT_FAILED
+
+    # ----------------------------------------------------------------------------------------- the layout
+
+    def _layout(self, python: Path) -> tuple[Site, dict[str, ContainerPlace]]:
+        """Addresses, ports and directories for every task and container; forwarders for the log servers."""
+        containers = self.plan.containers
+        listeners = {c.key: listener_of(c) for c in containers}
+        forwarded: dict[str, list[int]] = {}
+        for container in containers:
+            listener = listeners[container.key]
+            if listener is not None and not listener.bindable:
+                forwarded.setdefault(container.task, []).append(rendered_port(container, listener))
+        addresses, sockets = allocate_addresses([t.service for t in self.plan.tasks], forwarded)
+        ports = {key: free_port() for key, listener in listeners.items() if listener is not None}
+        for container in containers:
+            listener = listeners[container.key]
+            if listener is not None and not listener.bindable:
+                address = addresses[container.task]
+                forwarder = Forwarder(sockets[(address, rendered_port(container, listener))], (LOOPBACK, ports[container.key]))
+                forwarder.start()
+                self.forwarders.append(forwarder)
+        api = [c for c in containers if airflow_command(c)[:1] == ("api-server",)]
+        if not api:
+            raise PlanError("the stack has no api-server container: the smoke drives Airflow through its API")
+        self.api_url = f"http://{LOOPBACK}:{ports[api[0].key]}"
+        aliases = []
+        for task in self.plan.tasks:
+            for alias in task.aliases:
+                behind = [
+                    c for c in task.containers if any(p.name == alias.port_name for p in c.ports) and c.key in ports
+                ]
+                if not behind:
+                    raise PlanError(f"Service Connect alias {alias.dns_name}: no Airflow server behind port {alias.port_name}")
+                aliases.append((alias, f"http://{LOOPBACK}:{ports[behind[0].key]}"))
+        self.moto_port, self.database_port = free_port(), free_port()
+        site = Site(
+            moto_url=f"http://{LOOPBACK}:{self.moto_port}",
+            region=self.plan.region,
+            api_url=self.api_url,
+            aliases=tuple(aliases),
+            python_bin=str(python.parent),
+            site_dir=str(Path(__file__).resolve().parent / "site"),
+        )
+        volumes = {m.volume for c in containers for m in c.mounts}
+        volume_dirs = {v: str(self.run_dir / "volumes" / v) for v in volumes}
+        places = {
+            c.key: ContainerPlace(
+                root=str(container_dir(self.run_dir, c) / "root"),
+                task_address=addresses[c.task],
+                listener_port=ports.get(c.key),
+                volumes={m.volume: volume_dirs[m.volume] for m in c.mounts},
+            )
+            for c in containers
+        }
+        return site, places
+
+    def _print_differences(self, site: Site, python_version: str, bindir: Path) -> None:
+        aliases = ", ".join(f"http://{a.dns_name}:{a.port}" for a, _ in site.aliases) or "none"
+        version = postgres.server_version(bindir)
+        rows = describe(
+            {
+                "moto": site.moto_url,
+                "engine": ", ".join(self.plan.database_engine_versions) or "(no RDS instance in the plan)",
+                "postgres": version,
+                "database_port": self.database_port,
+                "aliases": aliases,
+                "api_port": next((a.port for a, _ in site.aliases), 8080),
+                "run_dir": self.run_dir,
+                "image_python": image_python() or "?",
+                "python": python_version,
+                "requirements": REQUIREMENTS.relative_to(PROJECT_ROOT),
+            }
+        )
+        self.console.print(differences_table(rows))
+        self.console.print(f"[dim]run directory: {self.run_dir}[/dim]")
+
+    # --------------------------------------------------------------------------------------- stand-ins
+
+    def _stand_ins(self, python: Path, bindir: Path) -> None:
+        with self.timings.phase("PostgreSQL"):
+            self.board.set("postgres", "starting", f"127.0.0.1:{self.database_port}")
+            self.database = postgres.start(
+                self.supervisor, bindir, self.run_dir, self.database_port, secrets.token_urlsafe(24), python
+            )
+            self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
+            for database in self.secrets.databases.values():
+                self.database.create(database)
+            self.board.set("postgres", "ready", f"{len(self.secrets.databases)} database(s)")
+        with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
+            self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
+            self.moto = aws.start(self.supervisor, self.run_dir, self.moto_port, self.plan)
+            self.moto.create(self.plan, self.secrets.values)
+            self.board.set(
+                "moto",
+                "ready",
+                f"{len(self.plan.queues)} queues, {len(self.plan.buckets)} buckets, {len(self.plan.secrets)} secrets",
+            )
+
+    def _containers(self, site: Site, places: dict[str, ContainerPlace], python: Path) -> None:
+        assert self.moto is not None
+        with self.timings.phase("containers and DAGs"):
+            files = image_files(DOCKERFILE)
+            prefixes = [IMAGE_AIRFLOW_HOME, *{m.container_path for c in self.plan.containers for m in c.mounts}]
+            changes = {}
+            for container in self.plan.containers:
+                place = places[container.key]
+                prepare_root(Path(place.root), files)
+                resolved = {ref.variable: self.moto.resolve(self.plan, ref.value_from) for ref in container.secrets}
+                environment = local_environment(container, resolved, place, site, prefixes)
+                cwd = Path(environment.environment["AIRFLOW_HOME"])
+                launch = Launch(container, environment, cwd)
+                self.launches[container.key] = launch
+                changes[launch.name] = environment.changes
+                self.board.set(launch.name, "waiting")
+            self.console.print(changes_table(changes))
+            self.teams = teams(self.plan.containers)
+            volume_dirs = {k: Path(v) for p in places.values() for k, v in p.volumes.items()}
+            for team, how in deploy(self.teams, volume_dirs).items():
+                self.console.print(f"[dim]DAGs of {team}: {how}[/dim]")
+            self.places = places
+            self.fleet = Fleet(self.plan, self.launches, self.supervisor, python, on_start=self._started)
+
+    def _started(self, launch: Launch) -> None:
+        self.board.set(launch.name, "starting", f"pid {launch.process.pid if launch.process else '?'}")
+
+    # ----------------------------------------------------------------------------------------- starting
+
+    def _start(self) -> None:
+        assert self.fleet is not None
+        migrations = [launch for launch in self.launches.values() if launch.container.migrates_database]
+        with self.timings.phase("database migration"):
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not all(m.exit_code == 0 for m in migrations):
+                self._tick()
+                if time.monotonic() > deadline:
+                    raise SmokeFailure("the migration did not finish in time", *(m.name for m in migrations))
+                time.sleep(0.5)
+        with self.timings.phase("services up"):
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not all(launch.ready for launch in self.launches.values()):
+                self._tick()
+                if time.monotonic() > deadline:
+                    late = [launch.name for launch in self.launches.values() if not launch.ready]
+                    raise SmokeFailure(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
+                time.sleep(1)
+
+    def _tick(self) -> None:
+        assert self.fleet is not None
+        self.fleet.tick()
+        self.supervisor.reap()
+        health = self._health()
+        for launch in self.launches.values():
+            if launch.process is None or launch.ready:
+                continue
+            if launch.exit_code == 0 and not launch.container.essential:
+                launch.ready = True
+                self.board.set(launch.name, "done", "exited 0")
+                continue
+            command = airflow_command(launch.container)
+            ready = False
+            if command[:1] == ("api-server",):
+                ready = health is not None
+            elif command[:1] and command[0] in HEALTH_KEYS:
+                component = (health or {}).get(HEALTH_KEYS[command[0]]) or {}
+                ready = component.get("status") == "healthy"
+            elif command[:2] == ("celery", "worker"):
+                ready = " ready." in tail(launch.process.log, 400)
+            elif launch.container.essential:
+                ready = True
+            if ready:
+                launch.ready = True
+                self.board.set(launch.name, "ready")
+
+    def _health(self) -> dict | None:
+        try:
+            return AirflowApi(self.api_url, timeout=5).health()
+        except (ApiError, OSError, ValueError):
+            return None
+
+    # ----------------------------------------------------------------------------------------- checking
+
+    def _check(self) -> int:
+        assert self.moto is not None and self.secrets is not None
+        admin = self._admin()
+        checker = Checker(
+            plan=self.plan,
+            api=AirflowApi(self.api_url),
+            moto=self.moto,
+            teams=self._team_places(),
+            admin=admin,
+            api_server=self._name_of("api-server"),
+            scheduler=self._name_of("scheduler"),
+            triggerer=self._name_of("triggerer") or None,
+            dag_processor=self._name_of("dag-processor") or None,
+            tick=self._tick,
+        )
+        try:
+            with self.timings.phase("runs and checks"):
+                if checker.login():
+                    dags = checker.dags_parsed()
+                    if dags:
+                        runs = checker.trigger(dags)
+                        checker.follow(runs)
+                        checker.check_runs(runs)
+                    checker.queues_empty()
+        finally:
+            self.checks += checker.checks
+        self._report()
+        ok = all(c.ok for c in self.checks)
+        if self.keep:
+            self._keep(admin)
+        return EXIT_OK if ok else EXIT_FAILED
+
+    def _admin(self) -> tuple[str, str]:
+        """The admin user as the migration container creates it, with its password from the stand-in secret."""
+        migrate = next((launch for launch in self.launches.values() if launch.container.migrates_database), None)
+        if migrate is None:
+            raise PlanError("no container creates the admin user (_AIRFLOW_WWW_USER_CREATE)")
+        env = migrate.environment.environment
+        return env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), env.get("_AIRFLOW_WWW_USER_PASSWORD", "")
+
+    def _name_of(self, command: str) -> str:
+        return next(
+            (launch.name for launch in self.launches.values() if airflow_command(launch.container)[:1] == (command,)),
+            "",
+        )
+
+    def _team_places(self) -> list[TeamPlace]:
+        found = []
+        for team in self.teams:
+            launch = self.launches[team.worker]
+            env = launch.environment.environment
+            base = env.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "")
+            bucket, _, prefix = base.removeprefix("s3://").partition("/")
+            found.append(
+                TeamPlace(
+                    team=team,
+                    worker=launch.name,
+                    worker_log=self.supervisor.log_dir / f"{launch.name}.log",
+                    address=self.places[team.worker].task_address,
+                    dag_directories=tuple(Path(self.places[team.worker].volumes[v]) for v in team.volumes),
+                    log_bucket=bucket,
+                    log_prefix=f"{prefix.strip('/')}/{team.queue}/" if prefix else f"{team.queue}/",
+                )
+            )
+        return found
+
+    def _keep(self, admin: tuple[str, str]) -> None:
+        self.console.print(
+            f"\n[bold]Airflow UI:[/bold] {self.api_url}/  [bold]user:[/bold] {admin[0]}  "
+            f"[bold]password:[/bold] {admin[1]}\nEverything keeps running until Ctrl-C."
+        )
+        while True:
+            self._tick()
+            time.sleep(2)
+
+    # ------------------------------------------------------------------------------------------ reporting
+
+    def _report(self) -> None:
+        failing = [c for check in self.checks if not check.ok for c in check.components]
+        tails = {}
+        known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
+        for name in dict.fromkeys(failing):
+            with_log = self.supervisor.log_dir / f"{name}.log"
+            tails[name] = mask(known, tail(with_log, 40)) or "(no output)"
+        self.sampler.stop()
+        report(
+            self.console,
+            self.plan.stack,
+            self.timings,
+            self.checks,
+            self.sampler.peak,
+            len(self.supervisor.processes),
+            tails,
+        )
+
+    def _clean_up(self) -> None:
+        started = time.monotonic()
+        self.sampler.stop()
+        if self.logs_to is not None and self.supervisor.log_dir.is_dir():
+            shutil.copytree(self.supervisor.log_dir, self.logs_to, dirs_exist_ok=True)
+        airflow = self.fleet.processes() if self.fleet else []
+        if any(p.returncode is None for p in airflow):
+            self.console.print("[dim]stopping Airflow (Ctrl-C again to kill instead of waiting)[/dim]")
+        self.supervisor.stop(airflow)
+        for forwarder in self.forwarders:
+            forwarder.close()
+        self.supervisor.stop_all()
+        leftovers = kill_descendants(os.getpid(), exclude=set())
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        gone = not self.run_dir.exists()
+        self.console.print(
+            f"[dim]cleaned up in {time.monotonic() - started:.1f} s: {len(self.supervisor.processes)} processes stopped"
+            f"{f', {len(leftovers)} stray killed' if leftovers else ''}; "
+            f"run directory {'removed' if gone else 'NOT removed: ' + str(self.run_dir)}[/dim]"
+        )
+
+
+def run_smoke(
+    stack: str,
+    keep: bool = False,
+    *,
+    logs: Path | None = None,
+    program_dir: Path = PROJECT_ROOT,
+    console: Console | None = None,
+) -> int:
+    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path), run it locally, check it; return the exit code."""
+    console = console or Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    timings = Timings()
+    try:
+        with timings.phase("plan (the program under mocks)"):
+            plan = smoke_plan(run_program(read_stack_file(stack, program_dir), program_dir))
+            check_broker(plan)
+    except (ConfigError, ProgramError, PlanError) as error:
+        console.print(str(error), markup=False, highlight=False)
+        return EXIT_INVALID
+    return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
+
+
+def check_broker(plan: SmokePlan) -> None:
+    """Brokers with a stand-in: SQS (moto). A Redis broker needs a local redis-server stand-in, not written yet."""
+    for container in plan.containers:
+        url = container.environment.get("AIRFLOW__CELERY__BROKER_URL")
+        if url is None:
+            continue
+        scheme = url.split("://", 1)[0]
+        if scheme != "sqs":
+            raise PlanError(f"{container.key}: a {scheme}:// broker has no stand-in in the smoke yet (SQS only)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="airstack smoke",
+        description="Run a stack's rendered Airflow on this machine against local stand-ins and check it works.",
+    )
+    parser.add_argument("stack", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
+    parser.add_argument("--keep", action="store_true", help="leave it running after the checks, until Ctrl-C")
+    parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
+    args = parser.parse_args(argv)
+    return run_smoke(args.stack, keep=args.keep, logs=args.logs)
+
