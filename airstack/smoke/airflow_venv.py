@@ -54,7 +54,10 @@ def uv_command() -> list[str]:
     if found := shutil.which("uv"):
         return [found]
     for python in (sys.executable, shutil.which("python3")):
-        if python and subprocess.run([python, "-m", "uv", "--version"], capture_output=True, check=False).returncode == 0:
+        if (
+            python
+            and subprocess.run([python, "-m", "uv", "--version"], capture_output=True, check=False).returncode == 0
+        ):
             return [python, "-m", "uv"]
     raise VenvError("the smoke builds Airflow's venv with uv: install it (`python3 -m pip install uv`)")
 

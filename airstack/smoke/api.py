@@ -25,14 +25,14 @@ class AirflowApi:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)  # noqa: S310 (local URL)
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
             raise ApiError(method, path, error.code, error.read().decode(errors="replace")) from None
@@ -44,8 +44,9 @@ class AirflowApi:
     def login(self, username: str, password: str) -> str:
         """The FAB auth manager's token endpoint: what the UI's login and API clients use."""
         response = self.call("POST", "/auth/token", {"username": username, "password": password})
-        self.token = response["access_token"]
-        return self.token
+        token = str(response["access_token"])
+        self.token = token
+        return token
 
     def health(self) -> dict[str, Any]:
         return self.call("GET", "/api/v2/monitor/health")

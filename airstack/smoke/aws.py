@@ -20,6 +20,7 @@ from airstack.smoke.plan import SmokePlan
 from airstack.smoke.processes import Process, Supervisor
 from airstack.smoke.secret_values import select_json_key
 
+
 class AwsError(Exception):
     pass
 
@@ -51,7 +52,9 @@ class Moto:
             if arn != queue.arn:
                 raise AwsError(f"queue {queue.name}: moto made {arn}, the stack renders {queue.arn}")
         for bucket in plan.buckets:
-            options = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            options = (
+                {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            )
             s3.create_bucket(Bucket=bucket, **options)
         for name, value in secrets.items():
             manager.create_secret(Name=name, SecretString=value)
@@ -65,7 +68,11 @@ class Moto:
     def queue_depths(self, plan: SmokePlan) -> dict[str, int]:
         """Messages in each queue: waiting, in flight and delayed."""
         sqs = self.client("sqs")
-        names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+        names = (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
         depths = {}
         for queue in plan.queues:
             url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
@@ -88,6 +95,7 @@ def start(supervisor: Supervisor, run_dir: Path, port: int, plan: SmokePlan) -> 
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(run_dir),
+        "TMPDIR": str(run_dir),
         "MOTO_ACCOUNT_ID": plan.account,
         "LANG": "C.UTF-8",
     }
@@ -100,7 +108,7 @@ def start(supervisor: Supervisor, run_dir: Path, port: int, plan: SmokePlan) -> 
         if process.returncode is not None:
             raise AwsError(f"moto exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{moto.url}/moto-api/", timeout=2):  # noqa: S310 (a local URL)
+            with urllib.request.urlopen(f"{moto.url}/moto-api/", timeout=2):
                 return moto
         except OSError:
             time.sleep(0.2)

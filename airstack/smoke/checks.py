@@ -50,7 +50,11 @@ class RunRecord:
     seen_states: dict[str, set[str]] = field(default_factory=dict)
     """Task id -> every state it was seen in."""
     live_log: str | None = None
-    """What the API showed of the live-log task while it was running."""
+    """The last the API showed of the live-log task's log while it was running."""
+    live_ok: bool = False
+    """Whether that showed the task's own output (served by the worker's log server)."""
+    triggerer_hosts: set[str] = field(default_factory=set)
+    """Hosts of the triggerer jobs seen running this run's triggers."""
     task_instances: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -73,6 +77,7 @@ class Checker:
     api_server: str
     scheduler: str
     triggerer: str | None
+    triggerer_address: str | None
     dag_processor: str | None
     tick: Callable[[], None]
     """Called while waiting: lets the caller notice a container that stopped."""
@@ -126,7 +131,9 @@ class Checker:
             self.add("DAGs import", False, detail, self.dag_processor or "")
         if not dags:
             missing = expected - set((state["last"] or ([], []))[0])
-            self.add("DAGs parsed", False, f"not parsed within {timeout:.0f} s: {sorted(missing)}", self.dag_processor or "")
+            self.add(
+                "DAGs parsed", False, f"not parsed within {timeout:.0f} s: {sorted(missing)}", self.dag_processor or ""
+            )
             return []
         found = []
         for dag in dags:
@@ -156,8 +163,10 @@ class Checker:
                 record.task_instances = self.api.task_instances(record.dag_id, record.run_id)
                 for ti in record.task_instances:
                     record.seen_states.setdefault(ti["task_id"], set()).add(str(ti.get("state")))
-                    if ti["task_id"] == "live_log" and ti.get("state") == "running" and record.live_log is None:
+                    if ti["task_id"] == "live_log" and ti.get("state") == "running" and not record.live_ok:
                         self._read_live(record, ti)
+                    if ti.get("state") == "deferred" and (ti.get("triggerer_job") or {}).get("hostname"):
+                        record.triggerer_hosts.add(ti["triggerer_job"]["hostname"])
             return all(r.state in FINISHED for r in runs)
 
         self._wait(poll, timeout)
@@ -168,11 +177,10 @@ class Checker:
         try:
             text = self.api.log(record.dag_id, record.run_id, "live_log", int(ti.get("try_number") or 1))
         except (ApiError, OSError) as error:
-            text = f"<error: {error}>"
-        if "still running" in text:
-            record.live_log = text
-        elif "<error" in text:
-            record.live_log = text
+            text = f"error: {error}"
+        # The task prints a line a second: its own output in the log means the worker served it.
+        record.live_ok = "still running" in text
+        record.live_log = text
 
     # ------------------------------------------------------------------------------------------- checking
 
@@ -183,7 +191,8 @@ class Checker:
             self.add(
                 f"run {record.dag_id}",
                 record.state == "success" and not failed,
-                f"{record.state}; {len(record.task_instances)} tasks" + (f", not successful: {failed}" if failed else ""),
+                f"{record.state}; {len(record.task_instances)} tasks"
+                + (f", not successful: {failed}" if failed else ""),
                 self.scheduler,
                 place.worker,
             )
@@ -256,30 +265,32 @@ class Checker:
                 f"queue {cross.get('queue')}, host {cross.get('hostname')}",
                 place.worker,
             )
-        live = record.live_log
+        shown = (record.live_log or "")[-300:]
         self.add(
             f"{record.dag_id}: live log readable while the task runs",
-            bool(live) and "still running" in (live or ""),
+            record.live_ok,
             "read through the API from the worker's log server"
-            if live and "still running" in live
-            else f"not readable while running: {(live or 'never seen running')[-300:]}",
+            if record.live_ok
+            else (f"the API showed no output of the running task: {shown}" if shown else "never seen running"),
             self.api_server,
             place.worker,
         )
         deferred = states.get("deferred", {})
         seen = record.seen_states.get("deferred", set())
-        triggerer_output = _read(self._log_of(self.triggerer)) if self.triggerer else ""
+        try:
+            text = self.api.log(record.dag_id, record.run_id, "deferred", int(deferred.get("try_number") or 1))
+        except (ApiError, OSError) as error:
+            text = str(error)
+        fired, resumed = "Trigger fired event" in text, "resumed after the triggerer" in text
+        hosts_ok = not record.triggerer_hosts or record.triggerer_hosts == {self.triggerer_address}
         self.add(
             f"{record.dag_id}: deferred task completed through the triggerer",
-            deferred.get("state") == "success" and "deferred" in seen and "TimeDeltaTrigger" in triggerer_output
-            or (deferred.get("state") == "success" and "deferred" in seen and bool(triggerer_output)),
-            f"states seen {sorted(seen)}, final {deferred.get('state')}",
+            deferred.get("state") == "success" and "deferred" in seen and fired and resumed and hosts_ok,
+            f"final state {deferred.get('state')}, deferred seen: {'deferred' in seen}, trigger fired (its log): "
+            f"{fired}, resumed on the worker: {resumed}, triggerer hosts {sorted(record.triggerer_hosts)}",
             self.triggerer or "",
             place.worker,
         )
-
-    def _log_of(self, process: str | None) -> Path:
-        return next((p.worker_log.parent / f"{process}.log" for p in self.teams), Path("/nonexistent"))
 
     def queues_empty(self) -> None:
         depths: Mapping[str, int] = {}

@@ -49,7 +49,7 @@ def container_dir(run_dir: Path, container: Container) -> Path:
 
 def prepare_root(root: Path, files: Sequence[tuple[Path, str]]) -> None:
     """The container's filesystem as far as Airflow uses it: AIRFLOW_HOME, the user's home, the image's files."""
-    for path in (IMAGE_AIRFLOW_HOME, IMAGE_USER_HOME):
+    for path in (IMAGE_AIRFLOW_HOME, IMAGE_USER_HOME, "/tmp"):
         (root / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
     for local, target in files:
         destination = root / target.lstrip("/")
@@ -74,7 +74,7 @@ class Launch:
         return self.process.returncode if self.process else None
 
 
-class ContainerFailure(Exception):
+class ContainerError(Exception):
     def __init__(self, launch: Launch, message: str) -> None:
         super().__init__(message)
         self.launch = launch
@@ -101,7 +101,7 @@ class Fleet:
             return other.exit_code is not None
         if condition == "SUCCESS":
             if other.exit_code not in (None, 0):
-                raise ContainerFailure(other, f"{other.name} exited with {other.exit_code}; {launch.name} needs SUCCESS")
+                raise ContainerError(other, f"{other.name} exited with {other.exit_code}; {launch.name} needs SUCCESS")
             return other.exit_code == 0
         if condition == "HEALTHY":
             return other.ready
@@ -111,13 +111,13 @@ class Fleet:
         return [launch for launch in self.launches.values() if launch.container.migrates_database]
 
     def tick(self) -> None:
-        """Start what may start now; raise ContainerFailure when an essential container has exited."""
+        """Start what may start now; raise ContainerError when an essential container has exited."""
         migrations = self._migrations()
         migrating_tasks = {m.container.task for m in migrations}
         migrated = all(m.exit_code == 0 for m in migrations)
         for m in migrations:
             if m.exit_code not in (None, 0):
-                raise ContainerFailure(m, f"{m.name} (the database migration) exited with {m.exit_code}")
+                raise ContainerError(m, f"{m.name} (the database migration) exited with {m.exit_code}")
         for task in self.plan.tasks:
             if task.service in migrating_tasks or migrated:
                 self.released.add(task.service)
@@ -127,7 +127,7 @@ class Fleet:
                 if all(self._condition_met(launch, name, condition) for name, condition in container.depends_on):
                     self._start(launch)
             elif launch.process is not None and launch.exit_code is not None and container.essential:
-                raise ContainerFailure(launch, f"{launch.name} (essential) exited with {launch.exit_code}")
+                raise ContainerError(launch, f"{launch.name} (essential) exited with {launch.exit_code}")
 
     def _start(self, launch: Launch) -> None:
         env = launch.environment.environment

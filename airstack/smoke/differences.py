@@ -23,7 +23,7 @@ ADDRESS_MODULE = "airstack_smoke_address"
 """The module (put on PYTHONPATH) whose ``task_address`` returns the task's loopback address."""
 ADDRESS_ENV = "AIRSTACK_SMOKE_TASK_ADDRESS"
 DUMMY_ACCESS_KEY = "AKIAAIRSTACKSMOKE000"
-DUMMY_SECRET_KEY = "airstack-smoke-not-a-secret"  # noqa: S105 (a stand-in credential moto accepts)
+DUMMY_SECRET_KEY = "airstack-smoke-not-a-secret"
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,9 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "filesystem",
         f"{IMAGE_AIRFLOW_HOME} of the image; EFS access points mounted read-only",
-        "each container's files under {run_dir}/containers/<service>/<container>/, and paths in its environment "
-        "rewritten to match (AIRFLOW_HOME, HOME); a mounted access point is a directory shared by the "
-        "containers that mount it (read-only not enforced)",
+        "each container's files under {run_dir}/containers/<service>/<container>/, and paths in its "
+        "environment rewritten to match (AIRFLOW_HOME, HOME, TMPDIR for its /tmp); a mounted access point is a "
+        "directory shared by the containers that mount it (read-only not enforced)",
     ),
     Difference(
         "image",
@@ -219,6 +219,7 @@ def image_environment(place: ContainerPlace, site: Site) -> dict[str, str]:
         "AIRFLOW_HOME": local_path(IMAGE_AIRFLOW_HOME, place, ()),
         "AIRFLOW_USER_HOME_DIR": local_path(IMAGE_USER_HOME, place, ()),
         "HOME": local_path(IMAGE_USER_HOME, place, ()),
+        "TMPDIR": local_path("/tmp", place, ()),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PATH": f"{site.python_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -251,12 +252,12 @@ def rewrite_aliases(value: str, aliases: tuple[tuple[ClientAlias, str], ...]) ->
         target = urlsplit(url)
         pattern = re.compile(rf"(\w+)://{re.escape(alias.dns_name)}(?::{alias.port})?(?=[/?#\"'\s]|$)")
 
-        def repl(match: re.Match[str], alias: ClientAlias = alias) -> str:
+        def repl(
+            match: re.Match[str], alias: ClientAlias = alias, local: str = f"{target.scheme}://{target.netloc}"
+        ) -> str:
             explicit = match.group(0).endswith(f":{alias.port}")
             default = {"http": 80, "https": 443}.get(match.group(1))
-            if not explicit and default != alias.port:
-                return match.group(0)
-            return f"{target.scheme}://{target.netloc}"
+            return local if explicit or default == alias.port else match.group(0)
 
         value = pattern.sub(repl, value)
     return value

@@ -89,11 +89,12 @@ def create_www_user() -> None:
     password = ""
     if os.environ.get("_AIRFLOW_WWW_USER_PASSWORD_CMD"):
         command = os.environ.pop("_AIRFLOW_WWW_USER_PASSWORD_CMD")
-        password = subprocess.run(command, shell=True, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S602 (as the image evaluates it)
+        password = subprocess.run(command, shell=True, capture_output=True, text=True, check=False).stdout.strip()
     elif os.environ.get("_AIRFLOW_WWW_USER_PASSWORD"):
         password = os.environ.pop("_AIRFLOW_WWW_USER_PASSWORD")
     if not password:
-        print("\nERROR! Airflow Admin password not set via _AIRFLOW_WWW_USER_PASSWORD or _AIRFLOW_WWW_USER_PASSWORD_CMD variables!\n")
+        variables = "_AIRFLOW_WWW_USER_PASSWORD or _AIRFLOW_WWW_USER_PASSWORD_CMD"
+        print(f"\nERROR! Airflow Admin password not set via {variables} variables!\n")
         sys.exit(1)
     env = os.environ
     # The image ignores a failure here (`|| true`): an existing user is not an error.
@@ -120,7 +121,9 @@ def main(argv: list[str]) -> None:
     if os.environ.get("_AIRFLOW_DB_UPGRADE") or os.environ.get("_AIRFLOW_DB_MIGRATE"):
         subprocess.run(["airflow", "db", "migrate"], check=False)  # the image ignores its failure too
     if os.environ.get("_AIRFLOW_DB_UPGRADE"):
-        print("WARNING: Environment variable '_AIRFLOW_DB_UPGRADE' is deprecated please use '_AIRFLOW_DB_MIGRATE' instead")
+        print(
+            "WARNING: Environment variable '_AIRFLOW_DB_UPGRADE' is deprecated please use '_AIRFLOW_DB_MIGRATE' instead"
+        )
     if os.environ.get("_AIRFLOW_WWW_USER_CREATE"):
         create_www_user()
     if os.environ.get("_PIP_ADDITIONAL_REQUIREMENTS"):

@@ -206,7 +206,9 @@ def _volumes(task_definition: Resource, service: str, roots: Mapping[str, str]) 
         if efs:
             ap = (efs.get("authorizationConfig") or {}).get("accessPointId")
             root = efs.get("rootDirectory") or "/"
-            keys[name] = roots.get(ap, f"efs/{efs.get('fileSystemId')}/{ap}") if ap else f"efs/{efs['fileSystemId']}{root}"
+            keys[name] = (
+                roots.get(ap, f"efs/{efs.get('fileSystemId')}/{ap}") if ap else f"efs/{efs['fileSystemId']}{root}"
+            )
         else:
             keys[name] = f"task/{service}/{name}"
     return keys
@@ -230,9 +232,7 @@ def _container(definition: Mapping[str, Any], service: str, volumes: Mapping[str
         secrets=tuple(SecretRef(s["name"], s["valueFrom"]) for s in definition.get("secrets") or []),
         essential=bool(definition.get("essential", True)),
         depends_on=tuple((d["containerName"], d["condition"]) for d in definition.get("dependsOn") or []),
-        ports=tuple(
-            PortMapping(int(p["containerPort"]), p.get("name")) for p in definition.get("portMappings") or []
-        ),
+        ports=tuple(PortMapping(int(p["containerPort"]), p.get("name")) for p in definition.get("portMappings") or []),
         mounts=tuple(mounts),
         stop_timeout=_number(definition.get("stopTimeout"), ECS_DEFAULT_STOP_TIMEOUT) or ECS_DEFAULT_STOP_TIMEOUT,
     )

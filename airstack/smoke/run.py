@@ -26,8 +26,9 @@ from airstack.offline import ProgramError, run_program
 from airstack.smoke import aws, postgres
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
+from airstack.smoke.brokers import check_broker
 from airstack.smoke.checks import Checker, TeamPlace
-from airstack.smoke.containers import ContainerFailure, Fleet, Launch, container_dir, image_files, prepare_root
+from airstack.smoke.containers import ContainerError, Fleet, Launch, container_dir, image_files, prepare_root
 from airstack.smoke.deploy import deploy, teams
 from airstack.smoke.differences import (
     IMAGE_AIRFLOW_HOME,
@@ -61,7 +62,7 @@ READY_TIMEOUT = 300.0
 HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
 
 
-class SmokeFailure(Exception):
+class StartError(Exception):
     def __init__(self, message: str, *components: str) -> None:
         super().__init__(message)
         self.components = components
@@ -74,7 +75,7 @@ class Smoke:
     timings: Timings
     keep: bool = False
     logs_to: Path | None = None
-    run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="airstack-smoke-")))
+    run_dir: Path | None = None
     checks: list[Check] = field(default_factory=list)
     forwarders: list[Forwarder] = field(default_factory=list)
     launches: dict[str, Launch] = field(default_factory=dict)
@@ -85,21 +86,24 @@ class Smoke:
     api_url: str = ""
 
     def __post_init__(self) -> None:
-        self.supervisor = Supervisor(self.run_dir / "logs")
+        self.supervisor = Supervisor(Path(tempfile.gettempdir()))
         self.sampler = MemorySampler(lambda: proportional_memory(descendants(os.getpid())))
         self.board = Board(self.console)
 
     # ------------------------------------------------------------------------------------------- the run
 
     def run(self) -> int:
-        become_subreaper()
-        self.sampler.start()
         code = EXIT_FAILED
         try:
             with interrupts_as_exceptions():
+                self.run_dir = Path(tempfile.mkdtemp(prefix=f"airstack-smoke-{self.plan.stack}-"))
+                self.supervisor.log_dir = self.run_dir / "logs"
+                become_subreaper()
+                self.sampler.start()
                 code = self._run()
         except KeyboardInterrupt as interrupt:
-            self.console.print(f"[yellow]interrupted ({interrupt or 'Ctrl-C'}): stopping everything[/yellow]")
+            why = interrupt.args[0] if interrupt.args else "Ctrl-C"
+            self.console.print(f"[yellow]interrupted ({why}): stopping everything[/yellow]")
             code = EXIT_INTERRUPTED
         except (postgres.PostgresError, VenvError) as error:
             self.console.print(f"[red]this machine cannot run the smoke:[/red] {error}")
@@ -111,6 +115,11 @@ class Smoke:
             with shielded(self.supervisor):
                 self._clean_up()
         return code
+
+    @property
+    def dir(self) -> Path:
+        assert self.run_dir is not None, "the run directory exists once run() started"
+        return self.run_dir
 
     def _run(self) -> int:
         with self.timings.phase("Airflow venv (uv)"):
@@ -125,9 +134,11 @@ class Smoke:
                 self._containers(site, places, python)
                 self._start()
             return self._check()
-        except ContainerFailure as failure:
-            self.checks.append(Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,)))
-        except SmokeFailure as failure:
+        except ContainerError as failure:
+            self.checks.append(
+                Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,))
+            )
+        except StartError as failure:
             self.checks.append(Check("services come up", False, str(failure), failure.components))
         self._report()
         return EXIT_FAILED
@@ -149,7 +160,9 @@ class Smoke:
             listener = listeners[container.key]
             if listener is not None and not listener.bindable:
                 address = addresses[container.task]
-                forwarder = Forwarder(sockets[(address, rendered_port(container, listener))], (LOOPBACK, ports[container.key]))
+                forwarder = Forwarder(
+                    sockets[(address, rendered_port(container, listener))], (LOOPBACK, ports[container.key])
+                )
                 forwarder.start()
                 self.forwarders.append(forwarder)
         api = [c for c in containers if airflow_command(c)[:1] == ("api-server",)]
@@ -163,7 +176,9 @@ class Smoke:
                     c for c in task.containers if any(p.name == alias.port_name for p in c.ports) and c.key in ports
                 ]
                 if not behind:
-                    raise PlanError(f"Service Connect alias {alias.dns_name}: no Airflow server behind port {alias.port_name}")
+                    raise PlanError(
+                        f"Service Connect alias {alias.dns_name}: no Airflow server behind port {alias.port_name}"
+                    )
                 aliases.append((alias, f"http://{LOOPBACK}:{ports[behind[0].key]}"))
         self.moto_port, self.database_port = free_port(), free_port()
         site = Site(
@@ -175,10 +190,10 @@ class Smoke:
             site_dir=str(Path(__file__).resolve().parent / "site"),
         )
         volumes = {m.volume for c in containers for m in c.mounts}
-        volume_dirs = {v: str(self.run_dir / "volumes" / v) for v in volumes}
+        volume_dirs = {v: str(self.dir / "volumes" / v) for v in volumes}
         places = {
             c.key: ContainerPlace(
-                root=str(container_dir(self.run_dir, c) / "root"),
+                root=str(container_dir(self.dir, c) / "root"),
                 task_address=addresses[c.task],
                 listener_port=ports.get(c.key),
                 volumes={m.volume: volume_dirs[m.volume] for m in c.mounts},
@@ -198,14 +213,14 @@ class Smoke:
                 "database_port": self.database_port,
                 "aliases": aliases,
                 "api_port": next((a.port for a, _ in site.aliases), 8080),
-                "run_dir": self.run_dir,
+                "run_dir": self.dir,
                 "image_python": image_python() or "?",
                 "python": python_version,
                 "requirements": REQUIREMENTS.relative_to(PROJECT_ROOT),
             }
         )
         self.console.print(differences_table(rows))
-        self.console.print(f"[dim]run directory: {self.run_dir}[/dim]")
+        self.console.print(f"[dim]run directory: {self.dir}[/dim]")
 
     # --------------------------------------------------------------------------------------- stand-ins
 
@@ -213,7 +228,7 @@ class Smoke:
         with self.timings.phase("PostgreSQL"):
             self.board.set("postgres", "starting", f"127.0.0.1:{self.database_port}")
             self.database = postgres.start(
-                self.supervisor, bindir, self.run_dir, self.database_port, secrets.token_urlsafe(24), python
+                self.supervisor, bindir, self.dir, self.database_port, secrets.token_urlsafe(24), python
             )
             self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
             for database in self.secrets.databases.values():
@@ -221,7 +236,7 @@ class Smoke:
             self.board.set("postgres", "ready", f"{len(self.secrets.databases)} database(s)")
         with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
             self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
-            self.moto = aws.start(self.supervisor, self.run_dir, self.moto_port, self.plan)
+            self.moto = aws.start(self.supervisor, self.dir, self.moto_port, self.plan)
             self.moto.create(self.plan, self.secrets.values)
             self.board.set(
                 "moto",
@@ -266,7 +281,7 @@ class Smoke:
             while not all(m.exit_code == 0 for m in migrations):
                 self._tick()
                 if time.monotonic() > deadline:
-                    raise SmokeFailure("the migration did not finish in time", *(m.name for m in migrations))
+                    raise StartError("the migration did not finish in time", *(m.name for m in migrations))
                 time.sleep(0.5)
         with self.timings.phase("services up"):
             deadline = time.monotonic() + READY_TIMEOUT
@@ -274,7 +289,7 @@ class Smoke:
                 self._tick()
                 if time.monotonic() > deadline:
                     late = [launch.name for launch in self.launches.values() if not launch.ready]
-                    raise SmokeFailure(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
+                    raise StartError(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
                 time.sleep(1)
 
     def _tick(self) -> None:
@@ -313,7 +328,7 @@ class Smoke:
     # ----------------------------------------------------------------------------------------- checking
 
     def _check(self) -> int:
-        assert self.moto is not None and self.secrets is not None
+        assert self.moto is not None
         admin = self._admin()
         checker = Checker(
             plan=self.plan,
@@ -324,6 +339,7 @@ class Smoke:
             api_server=self._name_of("api-server"),
             scheduler=self._name_of("scheduler"),
             triggerer=self._name_of("triggerer") or None,
+            triggerer_address=self._address_of("triggerer"),
             dag_processor=self._name_of("dag-processor") or None,
             tick=self._tick,
         )
@@ -357,6 +373,12 @@ class Smoke:
             (launch.name for launch in self.launches.values() if airflow_command(launch.container)[:1] == (command,)),
             "",
         )
+
+    def _address_of(self, command: str) -> str | None:
+        for launch in self.launches.values():
+            if airflow_command(launch.container)[:1] == (command,):
+                return self.places[launch.container.key].task_address
+        return None
 
     def _team_places(self) -> list[TeamPlace]:
         found = []
@@ -410,7 +432,7 @@ class Smoke:
     def _clean_up(self) -> None:
         started = time.monotonic()
         self.sampler.stop()
-        if self.logs_to is not None and self.supervisor.log_dir.is_dir():
+        if self.logs_to is not None and self.run_dir is not None and self.supervisor.log_dir.is_dir():
             shutil.copytree(self.supervisor.log_dir, self.logs_to, dirs_exist_ok=True)
         airflow = self.fleet.processes() if self.fleet else []
         if any(p.returncode is None for p in airflow):
@@ -420,8 +442,10 @@ class Smoke:
             forwarder.close()
         self.supervisor.stop_all()
         leftovers = kill_descendants(os.getpid(), exclude=set())
-        shutil.rmtree(self.run_dir, ignore_errors=True)
-        gone = not self.run_dir.exists()
+        become_subreaper(False)
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        gone = self.run_dir is None or not self.run_dir.exists()
         self.console.print(
             f"[dim]cleaned up in {time.monotonic() - started:.1f} s: {len(self.supervisor.processes)} processes stopped"
             f"{f', {len(leftovers)} stray killed' if leftovers else ''}; "
@@ -450,17 +474,6 @@ def run_smoke(
     return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
 
 
-def check_broker(plan: SmokePlan) -> None:
-    """Brokers with a stand-in: SQS (moto). A Redis broker needs a local redis-server stand-in, not written yet."""
-    for container in plan.containers:
-        url = container.environment.get("AIRFLOW__CELERY__BROKER_URL")
-        if url is None:
-            continue
-        scheme = url.split("://", 1)[0]
-        if scheme != "sqs":
-            raise PlanError(f"{container.key}: a {scheme}:// broker has no stand-in in the smoke yet (SQS only)")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="airstack smoke",
@@ -471,4 +484,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
     args = parser.parse_args(argv)
     return run_smoke(args.stack, keep=args.keep, logs=args.logs)
-

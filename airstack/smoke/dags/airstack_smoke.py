@@ -1,3 +1,5 @@
+# pyright: reportMissingImports=false
+# (it runs under Airflow's venv, not airstack's)
 """The smoke's own DAG, deployed into every team's DAG directory until the teams' example DAGs exist.
 
 Its id comes from the directory it is deployed to, so each team gets its own. Its tasks cover what the smoke
@@ -49,7 +51,9 @@ class Deferring(BaseOperator):
         print(f"airstack-smoke: resumed after the triggerer ({event!r})")
 
 
-with DAG(f"airstack_smoke_{TEAM}", start_date=datetime(2026, 1, 1), schedule=None, catchup=False, tags=["airstack-smoke"]):
+with DAG(
+    f"airstack_smoke_{TEAM}", start_date=datetime(2026, 1, 1), schedule=None, catchup=False, tags=["airstack-smoke"]
+):
     PythonOperator(task_id="hello", python_callable=hello)
     PythonOperator(task_id="cross_queue", python_callable=borrow, **({"queue": OTHER_QUEUE} if OTHER_QUEUE else {}))
     PythonOperator(task_id="live_log", python_callable=live)
