@@ -503,3 +503,21 @@ def test_the_entrypoint_runs_without_airstack(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ran"
+
+
+def test_a_task_counts_as_executed_by_the_worker_whose_output_shows_that_exact_instance() -> None:
+    from airstack.smoke.checks import _executed
+
+    line = (
+        "[info] [e46c] Executing workload in Celery: token='eyJ***' ti=TaskInstance(id=UUID('01a2'), "
+        "task_id='hello', dag_id='airstack_smoke_ml', run_id='manual__2026-11-27T03:17:50+00:00', try_number=1)"
+    )
+    assert _executed(line, "airstack_smoke_ml", "manual__2026-11-27T03:17:50+00:00", "hello")
+    assert not _executed(line, "airstack_smoke_ml", "manual__2026-11-27T03:17:51+00:00", "hello")
+    assert not _executed(line, "airstack_smoke_analytics", "manual__2026-11-27T03:17:50+00:00", "hello")
+    assert not _executed(
+        line.replace("Executing workload", "Received"),
+        "airstack_smoke_ml",
+        "manual__2026-11-27T03:17:50+00:00",
+        "hello",
+    )

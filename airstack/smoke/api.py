@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 
 class ApiError(Exception):
@@ -47,6 +49,30 @@ class AirflowApi:
         token = str(response["access_token"])
         self.token = token
         return token
+
+    def ui_login(self, username: str, password: str) -> str:
+        """The UI's login form, as a browser submits it; returns the name of the cookie it sets, or raises."""
+        jar = http.cookiejar.CookieJar()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+        page = opener.open(f"{self.base}/auth/login/", timeout=self.timeout).read().decode(errors="replace")
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        form = {"username": username, "password": password, **({"csrf_token": match.group(1)} if match else {})}
+        try:
+            opener.open(f"{self.base}/auth/login/", data=urlencode(form).encode(), timeout=self.timeout)
+            status = 200
+        except urllib.error.HTTPError as error:
+            status = error.code
+        session = sorted(c.name for c in jar if c.name == "_token")
+        if status not in (302, 303) or not session:
+            raise ApiError(
+                "POST", "/auth/login/", status, f"no session after the login form (cookies: {[c.name for c in jar]})"
+            )
+        return session[0]
 
     def health(self) -> dict[str, Any]:
         return self.call("GET", "/api/v2/monitor/health")

@@ -97,12 +97,18 @@ class Checker:
     # ---------------------------------------------------------------------------------------------- login
 
     def login(self) -> bool:
+        """The admin logs in as a browser does (the UI's form) and as an API client does (a token)."""
         user, password = self.admin
+        try:
+            cookie = self.api.ui_login(user, password)
+            self.add("admin login (UI)", True, f"{user} with the generated admin-password secret: {cookie} cookie")
+        except (ApiError, OSError) as error:
+            self.add("admin login (UI)", False, f"{user}: {error}", self.api_server)
         try:
             self.api.login(user, password)
         except (ApiError, OSError, KeyError) as error:
-            return self.add("admin login", False, f"POST /auth/token as {user}: {error}", self.api_server)
-        return self.add("admin login", True, f"{user} with the generated admin-password secret")
+            return self.add("admin login (API token)", False, f"POST /auth/token as {user}: {error}", self.api_server)
+        return self.add("admin login (API token)", True, f"{user}: a token for the REST API")
 
     # ----------------------------------------------------------------------------------------------- DAGs
 
@@ -203,18 +209,13 @@ class Checker:
 
     def check_placement(self, record: RunRecord) -> None:
         place = record.team
-        worker_output = _read(place.worker_log)
-        others = {p.worker: _read(p.worker_log) for p in self.teams if p.worker != place.worker}
+        outputs = {p.worker: _read(p.worker_log) for p in self.teams}
         wrong = []
         for ti in record.task_instances:
-            marker = f"task_id='{ti['task_id']}'"
-            mine = marker in worker_output and record.run_id in worker_output
-            stray = [w for w, text in others.items() if marker in text and record.run_id in text]
-            if ti.get("queue") != place.team.queue or ti.get("hostname") != place.address or not mine or stray:
-                wrong.append(
-                    f"{ti['task_id']}: queue {ti.get('queue')}, host {ti.get('hostname')}, "
-                    f"in {place.worker}'s output: {mine}, in others': {stray}"
-                )
+            ran_on = [w for w, text in outputs.items() if _executed(text, record.dag_id, record.run_id, ti["task_id"])]
+            if ti.get("queue") != place.team.queue or ti.get("hostname") != place.address or ran_on != [place.worker]:
+                where = f"queue {ti.get('queue')}, host {ti.get('hostname')}"
+                wrong.append(f"{ti['task_id']}: {where}, executed by {ran_on or 'none'}")
         self.add(
             f"{record.dag_id} on {place.team.queue}'s worker",
             not wrong,
@@ -309,6 +310,12 @@ class Checker:
             self.scheduler,
             *(p.worker for p in self.teams),
         )
+
+
+def _executed(output: str, dag: str, run_id: str, task_id: str) -> bool:
+    """Whether a worker's output shows it executing this task instance (Celery's "Executing workload" line)."""
+    wanted = (f"dag_id='{dag}'", f"run_id='{run_id}'", f"task_id='{task_id}'")
+    return any("Executing workload" in line and all(w in line for w in wanted) for line in output.splitlines())
 
 
 def _read(path: Path) -> str:
