@@ -24,7 +24,7 @@ from airstack.smoke.plan import Container, PlanError
 from airstack.stackfile import PROJECT_ROOT
 
 SMOKE_DAGS = Path(__file__).resolve().parent / "dags"
-LIVE_SECONDS = 20
+LIVE_SECONDS = 12
 """How long the smoke's ``live_log`` task runs: long enough to read its log through the API meanwhile."""
 
 
