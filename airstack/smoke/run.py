@@ -63,7 +63,7 @@ READY_TIMEOUT = 300.0
 HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
 
 
-class MissingTool(Exception):
+class MissingToolError(Exception):
     pass
 
 
@@ -110,7 +110,7 @@ class Smoke:
             why = interrupt.args[0] if interrupt.args else "Ctrl-C"
             self.console.print(f"[yellow]interrupted ({why}): stopping everything[/yellow]")
             code = EXIT_INTERRUPTED
-        except (postgres.PostgresError, VenvError, MissingTool) as error:
+        except (postgres.PostgresError, VenvError, MissingToolError) as error:
             self.console.print(f"[red]this machine cannot run the smoke:[/red] {error}")
             code = EXIT_MACHINE
         except aws.AwsError as error:
@@ -133,7 +133,8 @@ class Smoke:
     def _run(self) -> int:
         missing = [m for m in ("moto", "boto3", "flask") if importlib.util.find_spec(m) is None]
         if missing:
-            raise MissingTool(f"the smoke needs moto[server] and boto3 in airstack's environment (missing: {missing})")
+            needed = "moto[server] and boto3 in airstack's environment"
+            raise MissingToolError(f"the smoke needs {needed} (missing: {', '.join(missing)})")
         with self.timings.phase("Airflow venv (uv)"):
             python, python_version = ensure_venv()
         with self.timings.phase("PostgreSQL binaries"):
