@@ -14,7 +14,9 @@ from typing import Any
 
 from airstack.smoke.api import AirflowApi, ApiError
 from airstack.smoke.aws import Moto
+from airstack.smoke.containers import Launch
 from airstack.smoke.deploy import Team, dag_id
+from airstack.smoke.differences import ContainerPlace
 from airstack.smoke.plan import SmokePlan
 from airstack.smoke.report import Check
 
@@ -39,6 +41,22 @@ class TeamPlace:
     log_bucket: str
     log_prefix: str
     """The S3 key prefix of this team's task logs (base folder + queue)."""
+
+
+def team_place(team: Team, worker: Launch, place: ContainerPlace, log_dir: Path) -> TeamPlace:
+    """Where a team's work shows: its worker's output and address, its DAG directories, its S3 log prefix."""
+    base = worker.environment.environment.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "")
+    bucket, _, prefix = base.removeprefix("s3://").partition("/")
+    return TeamPlace(
+        team=team,
+        worker=worker.name,
+        worker_log=log_dir / f"{worker.name}.log",
+        address=place.task_address,
+        dag_directories=tuple(Path(place.volumes[v]) for v in team.volumes),
+        log_bucket=bucket,
+        # The rendered log filename template files each task's log under its queue.
+        log_prefix=f"{prefix.strip('/')}/{team.queue}/" if prefix else f"{team.queue}/",
+    )
 
 
 @dataclass

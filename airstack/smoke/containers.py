@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from airstack.smoke.differences import IMAGE_AIRFLOW_HOME, IMAGE_USER_HOME, LocalEnvironment
+from airstack.smoke.differences import IMAGE_AIRFLOW_HOME, IMAGE_USER_HOME, LocalEnvironment, airflow_command
 from airstack.smoke.plan import Container, PlanError, SmokePlan
-from airstack.smoke.processes import Process, Supervisor
+from airstack.smoke.processes import Process, Supervisor, tail
 
 ENTRYPOINT = Path(__file__).resolve().parent / "entrypoint.py"
 
@@ -149,9 +149,17 @@ class Fleet:
         return [launch.process for launch in self.launches.values() if launch.process is not None]
 
 
-def by_key(launches: Mapping[str, Launch], predicate: Callable[[Container], bool]) -> list[Launch]:
-    return [launch for launch in launches.values() if predicate(launch.container)]
+HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
+"""Airflow command -> its entry in the api-server's /api/v2/monitor/health."""
 
 
-def python_tag() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
+def is_ready(launch: Launch, health: Mapping[str, Any] | None) -> bool:
+    """Whether a started container serves: the api-server answers, the jobs heartbeat, a worker says ready."""
+    command = airflow_command(launch.container)
+    if command[:1] == ("api-server",):
+        return health is not None
+    if command[:1] and command[0] in HEALTH_KEYS:
+        return ((health or {}).get(HEALTH_KEYS[command[0]]) or {}).get("status") == "healthy"
+    if command[:2] == ("celery", "worker"):
+        return launch.process is not None and " ready." in tail(launch.process.log, 400)
+    return launch.container.essential

@@ -28,8 +28,8 @@ from airstack.smoke import aws, postgres
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
 from airstack.smoke.brokers import check_broker
-from airstack.smoke.checks import Checker, TeamPlace
-from airstack.smoke.containers import ContainerError, Fleet, Launch, container_dir, image_files, prepare_root
+from airstack.smoke.checks import Checker, TeamPlace, team_place
+from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
 from airstack.smoke.deploy import deploy, teams
 from airstack.smoke.differences import (
     IMAGE_AIRFLOW_HOME,
@@ -37,11 +37,10 @@ from airstack.smoke.differences import (
     Site,
     airflow_command,
     describe,
-    listener_of,
     local_environment,
-    rendered_port,
 )
-from airstack.smoke.network import LOOPBACK, Forwarder, allocate_addresses, free_port
+from airstack.smoke.layout import Layout, lay_out
+from airstack.smoke.network import LOOPBACK
 from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
 from airstack.smoke.processes import (
     Supervisor,
@@ -60,7 +59,6 @@ from components.config import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 READY_TIMEOUT = 300.0
-HEALTH_KEYS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
 
 
 class MissingToolError(Exception):
@@ -82,7 +80,7 @@ class Smoke:
     logs_to: Path | None = None
     run_dir: Path | None = None
     checks: list[Check] = field(default_factory=list)
-    forwarders: list[Forwarder] = field(default_factory=list)
+    layout: Layout | None = None
     launches: dict[str, Launch] = field(default_factory=dict)
     secrets: StandInSecrets | None = None
     fleet: Fleet | None = None
@@ -139,7 +137,10 @@ class Smoke:
             python, python_version = ensure_venv()
         with self.timings.phase("PostgreSQL binaries"):
             bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
-        site, places = self._layout(python)
+        self.layout = lay_out(self.plan, self.dir, python)
+        site, places = self.layout.site, self.layout.places
+        self.api_url = site.api_url
+        self.moto_port, self.database_port = self.layout.moto_port, self.layout.database_port
         self._print_differences(site, python_version, bindir)
         try:
             with self.board.live():
@@ -157,63 +158,6 @@ class Smoke:
         return EXIT_FAILED
 
     # ----------------------------------------------------------------------------------------- the layout
-
-    def _layout(self, python: Path) -> tuple[Site, dict[str, ContainerPlace]]:
-        """Addresses, ports and directories for every task and container; forwarders for the log servers."""
-        containers = self.plan.containers
-        listeners = {c.key: listener_of(c) for c in containers}
-        forwarded: dict[str, list[int]] = {}
-        for container in containers:
-            listener = listeners[container.key]
-            if listener is not None and not listener.bindable:
-                forwarded.setdefault(container.task, []).append(rendered_port(container, listener))
-        addresses, sockets = allocate_addresses([t.service for t in self.plan.tasks], forwarded)
-        ports = {key: free_port() for key, listener in listeners.items() if listener is not None}
-        for container in containers:
-            listener = listeners[container.key]
-            if listener is not None and not listener.bindable:
-                address = addresses[container.task]
-                forwarder = Forwarder(
-                    sockets[(address, rendered_port(container, listener))], (LOOPBACK, ports[container.key])
-                )
-                forwarder.start()
-                self.forwarders.append(forwarder)
-        api = [c for c in containers if airflow_command(c)[:1] == ("api-server",)]
-        if not api:
-            raise PlanError("the stack has no api-server container: the smoke drives Airflow through its API")
-        self.api_url = f"http://{LOOPBACK}:{ports[api[0].key]}"
-        aliases = []
-        for task in self.plan.tasks:
-            for alias in task.aliases:
-                behind = [
-                    c for c in task.containers if any(p.name == alias.port_name for p in c.ports) and c.key in ports
-                ]
-                if not behind:
-                    raise PlanError(
-                        f"Service Connect alias {alias.dns_name}: no Airflow server behind port {alias.port_name}"
-                    )
-                aliases.append((alias, f"http://{LOOPBACK}:{ports[behind[0].key]}"))
-        self.moto_port, self.database_port = free_port(), free_port()
-        site = Site(
-            moto_url=f"http://{LOOPBACK}:{self.moto_port}",
-            region=self.plan.region,
-            api_url=self.api_url,
-            aliases=tuple(aliases),
-            python_bin=str(python.parent),
-            site_dir=str(Path(__file__).resolve().parent / "site"),
-        )
-        volumes = {m.volume for c in containers for m in c.mounts}
-        volume_dirs = {v: str(self.dir / "volumes" / v) for v in volumes}
-        places = {
-            c.key: ContainerPlace(
-                root=str(container_dir(self.dir, c) / "root"),
-                task_address=addresses[c.task],
-                listener_port=ports.get(c.key),
-                volumes={m.volume: volume_dirs[m.volume] for m in c.mounts},
-            )
-            for c in containers
-        }
-        return site, places
 
     def _print_differences(self, site: Site, python_version: str, bindir: Path) -> None:
         aliases = ", ".join(f"http://{a.dns_name}:{a.port}" for a, _ in site.aliases) or "none"
@@ -319,17 +263,7 @@ class Smoke:
                 launch.ready = True
                 self.board.set(launch.name, "done", "exited 0")
                 continue
-            command = airflow_command(launch.container)
-            ready = False
-            if command[:1] == ("api-server",):
-                ready = health is not None
-            elif command[:1] and command[0] in HEALTH_KEYS:
-                component = (health or {}).get(HEALTH_KEYS[command[0]]) or {}
-                ready = component.get("status") == "healthy"
-            elif command[:2] == ("celery", "worker"):
-                ready = " ready." in tail(launch.process.log, 400)
-            elif launch.container.essential:
-                ready = True
+            ready = is_ready(launch, health)
             if ready:
                 launch.ready = True
                 self.board.set(launch.name, "ready")
@@ -398,24 +332,10 @@ class Smoke:
         return None
 
     def _team_places(self) -> list[TeamPlace]:
-        found = []
-        for team in self.teams:
-            launch = self.launches[team.worker]
-            env = launch.environment.environment
-            base = env.get("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "")
-            bucket, _, prefix = base.removeprefix("s3://").partition("/")
-            found.append(
-                TeamPlace(
-                    team=team,
-                    worker=launch.name,
-                    worker_log=self.supervisor.log_dir / f"{launch.name}.log",
-                    address=self.places[team.worker].task_address,
-                    dag_directories=tuple(Path(self.places[team.worker].volumes[v]) for v in team.volumes),
-                    log_bucket=bucket,
-                    log_prefix=f"{prefix.strip('/')}/{team.queue}/" if prefix else f"{team.queue}/",
-                )
-            )
-        return found
+        return [
+            team_place(team, self.launches[team.worker], self.places[team.worker], self.supervisor.log_dir)
+            for team in self.teams
+        ]
 
     def _keep(self, admin: tuple[str, str]) -> None:
         self.console.print(
@@ -455,8 +375,8 @@ class Smoke:
         if any(p.returncode is None for p in airflow):
             self.console.print("[dim]stopping Airflow (Ctrl-C again to kill instead of waiting)[/dim]")
         self.supervisor.stop(airflow)
-        for forwarder in self.forwarders:
-            forwarder.close()
+        if self.layout is not None:
+            self.layout.close()
         self.supervisor.stop_all()
         leftovers = kill_descendants(os.getpid(), exclude=set())
         become_subreaper(False)
