@@ -25,6 +25,13 @@ class AwsError(Exception):
     pass
 
 
+def client_errors() -> tuple[type[Exception], ...]:
+    """What a call to the stand-in may raise (botocore is imported late: airstack runs without it elsewhere)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 @dataclass
 class Moto:
     url: str

@@ -21,7 +21,7 @@ from airstack.smoke.plan import SmokePlan
 from airstack.smoke.report import Check
 
 FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
-RUN_TIMEOUT = 300.0
+RUN_TIMEOUT = 240.0
 LOG_UPLOAD_TIMEOUT = 30.0
 """The S3 upload of a task's log lands a few seconds after the task shows success."""
 QUEUE_DRAIN_TIMEOUT = 60.0

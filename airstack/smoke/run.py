@@ -303,6 +303,10 @@ class Smoke:
                         checker.follow(runs)
                         checker.check_runs(runs)
                 checker.queues_empty()
+        except (ApiError, OSError) as error:
+            checker.add("REST API answers", False, str(error), checker.api_server)
+        except aws.client_errors() as error:
+            checker.add("AWS stand-in answers", False, str(error), "moto")
         finally:
             self.checks += checker.checks
         self._report()
