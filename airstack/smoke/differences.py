@@ -91,7 +91,8 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "database",
         "RDS PostgreSQL {engine}, TLS",
-        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate",
+        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate and "
+        "fsync off",
     ),
     Difference(
         "service-connect",
