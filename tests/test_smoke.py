@@ -6,6 +6,7 @@ The real end-to-end run is tests/test_smoke_run.py (AIRSTACK_SMOKE=1).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import sys
 import textwrap
 import threading
 import time
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import pytest
 from airstack.offline import ProgramRun, Resource
 from airstack.smoke.brokers import check_broker
 from airstack.smoke.containers import image_files, prepare_root
-from airstack.smoke.deploy import deploy, smoke_dag, teams, worker_queues
+from airstack.smoke.deploy import copy, dag_sync, deploy_through, release_zip, s3_event, stage, teams, worker_queues
 from airstack.smoke.differences import (
     DIFFERENCES,
     IMAGE_AIRFLOW_HOME,
@@ -448,26 +450,87 @@ def test_teams_are_the_workers_with_their_queues_and_mounted_directories() -> No
     assert worker_queues(container(DEV, "scheduler", "scheduler")) is None
 
 
-def test_each_team_gets_the_smoke_dag_asking_for_another_teams_queue(tmp_path: Path) -> None:
+def test_each_team_gets_its_dags_and_the_smoke_dag_asking_for_another_teams_queue(tmp_path: Path) -> None:
     all_teams = teams(DEV.containers)
     volumes = {v: tmp_path / v for t in all_teams for v in t.volumes}
     project = tmp_path / "project"
     (project / "dags" / "ml").mkdir(parents=True)
     (project / "dags" / "ml" / "train.py").write_text("# ml's example DAG\n")
-    how = deploy(all_teams, volumes, project_root=project)
+    staged = stage(all_teams, tmp_path / "staged", project_root=project)
+    assert dag_sync(DEV.functions, all_teams, volumes, project_root=project) is None, "no function: copy"
+    copy(all_teams, staged, volumes)
     ml, analytics = (next(t for t in all_teams if t.name == n) for n in ("ml", "analytics"))
     ml_dir, analytics_dir = volumes[ml.volumes[0]], volumes[analytics.volumes[0]]
     assert sorted(p.name for p in ml_dir.iterdir()) == ["airstack_smoke.py", "train.py"]
     assert sorted(p.name for p in analytics_dir.iterdir()) == ["airstack_smoke.py"]
-    assert 'OTHER_QUEUE = "analytics"' in (ml_dir / "airstack_smoke.py").read_text()
-    assert "dags/ml/" in how["ml"]
-    compile(smoke_dag("x"), "airstack_smoke.py", "exec")
+    dag = (ml_dir / "airstack_smoke.py").read_text()
+    assert 'TEAM = "ml"' in dag
+    assert 'OTHER_QUEUE = "analytics"' in dag
+    compile(dag, "airstack_smoke.py", "exec")
 
 
-def test_a_dag_sync_function_is_not_bypassed_silently(tmp_path: Path) -> None:
-    (tmp_path / "lambdas" / "dag_sync").mkdir(parents=True)
-    with pytest.raises(PlanError, match="_through_dag_sync"):
-        deploy(teams(DEV.containers), {}, project_root=tmp_path)
+FAKE_DAG_SYNC = """
+import io, json, os, zipfile
+from pathlib import Path
+
+import boto3
+
+
+def handler(event, context):
+    teams = json.loads(os.environ["AIRSTACK_DAG_TEAMS"])
+    results = []
+    for record in event["Records"]:
+        bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+        assert bucket == os.environ["AIRSTACK_ARTIFACTS_BUCKET"]
+        _, team, release = key.split("/")
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        target = Path(os.environ["AIRSTACK_DAGS_ROOT"]) / teams[team] / "current"
+        zipfile.ZipFile(io.BytesIO(body)).extractall(target)
+        results.append({"status": "deployed", "team": team, "release": release.removesuffix(".zip")})
+    return {"results": results}
+"""
+
+
+def test_with_a_deployment_function_each_team_is_released_through_its_handler(tmp_path: Path) -> None:
+    """The function gets an S3 event per release zip, its environment, and the local EFS root (boto3 to moto)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    project = tmp_path / "project"
+    (project / "lambdas" / "dag_sync").mkdir(parents=True)
+    (project / "lambdas" / "dag_sync" / "__init__.py").write_text("")
+    (project / "lambdas" / "dag_sync" / "handler.py").write_text(FAKE_DAG_SYNC)
+    all_teams = teams(DEV.containers)
+    volumes = {v: tmp_path / "volumes" / v for t in all_teams for v in t.volumes}
+    function = dag_sync(DEV.functions, all_teams, volumes, project_root=project)
+    assert function is not None
+    assert function.dags_root == tmp_path / "volumes" / "efs" / "fs-e1d1a23c2f8b64ec2" / "dags"
+    assert not function.from_plan, "dev has no function yet: the smoke makes its settings"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server._server.server_port}"
+        s3 = boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
+        s3.create_bucket(Bucket=function.bucket)
+        staged = stage(all_teams, tmp_path / "staged", project_root=project)
+        how = deploy_through(function, staged, s3, url, "us-east-1", tmp_path)
+    finally:
+        server.stop()
+    assert set(how) == {"analytics", "ml"}
+    for team in all_teams:
+        assert (volumes[team.volumes[0]] / "current" / "airstack_smoke.py").is_file()
+    with zipfile.ZipFile(io.BytesIO(release_zip(staged["ml"]))) as archive:
+        assert archive.namelist() == ["airstack_smoke.py"]
+        assert archive.getinfo("airstack_smoke.py").external_attr >> 16 == 0o100644
+
+
+def test_an_event_is_what_s3_sends_for_one_new_object() -> None:
+    event = s3_event("artifacts", "dags/ml/20260101T000000Z-smoke.zip", 10, "eu-west-1")
+    record = event["Records"][0]
+    assert (record["eventSource"], record["eventName"]) == ("aws:s3", "ObjectCreated:Put")
+    assert record["s3"]["object"] == {"key": "dags/ml/20260101T000000Z-smoke.zip", "size": 10}
 
 
 def test_the_image_files_land_where_the_dockerfile_copies_them(tmp_path: Path) -> None:

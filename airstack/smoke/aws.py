@@ -59,12 +59,15 @@ class Moto:
             if arn != queue.arn:
                 raise AwsError(f"queue {queue.name}: moto made {arn}, the stack renders {queue.arn}")
         for bucket in plan.buckets:
-            options = (
-                {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
-            )
-            s3.create_bucket(Bucket=bucket, **options)
+            self.create_bucket(bucket, s3)
         for name, value in secrets.items():
             manager.create_secret(Name=name, SecretString=value)
+
+    def create_bucket(self, name: str, s3: Any = None) -> None:
+        region = (
+            {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
+        (s3 or self.client("s3")).create_bucket(Bucket=name, **region)
 
     def resolve(self, plan: SmokePlan, value_from: str) -> str:
         """What ECS injects for a container's ``secrets`` entry, read from the stand-in Secrets Manager."""

@@ -91,8 +91,7 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "database",
         "RDS PostgreSQL {engine}, TLS",
-        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate and "
-        "fsync off",
+        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate and fsync off",
     ),
     Difference(
         "service-connect",
@@ -144,6 +143,15 @@ DIFFERENCES: tuple[Difference, ...] = (
         "ECS runs each service at its desired count, replaces failed tasks, scales workers and hibernates",
         "one task per service whatever its desired count; services start once the migrating container "
         "succeeded; an essential container that exits fails the smoke",
+    ),
+    Difference(
+        "dag-deployment",
+        "the DAG pipeline puts a release zip into the artifacts bucket; S3 notifies the deployment function, "
+        "which unpacks it onto EFS",
+        "the smoke zips each team's DAGs (with its own DAG), puts the zip into the stand-in bucket and invokes "
+        "the function's handler with that S3 event, in a process with the function's environment and the local "
+        "EFS directory as AIRSTACK_DAGS_ROOT (a stand-in bucket and settings when the stack lacks the "
+        "function); without lambdas/dag_sync the files are copied",
     ),
     Difference(
         "container-logs",

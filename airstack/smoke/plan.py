@@ -22,6 +22,7 @@ SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
 DB_INSTANCE = "aws:rds/instance:Instance"
+FUNCTION = "aws:lambda/function:Function"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 ECS_DEFAULT_STOP_TIMEOUT = 30
 """Seconds ECS waits between SIGTERM and SIGKILL when a container definition sets no ``stopTimeout``."""
@@ -115,6 +116,17 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Function:
+    """A Lambda function of the stack, as far as the smoke runs one (the DAG deployment function)."""
+
+    name: str
+    handler: str
+    environment: Mapping[str, str]
+    volume: str | None = None
+    """Mount key of the EFS access point it mounts (as for containers), if any."""
+
+
+@dataclass(frozen=True)
 class SmokePlan:
     stack: str
     region: str
@@ -126,6 +138,7 @@ class SmokePlan:
     database_hosts: tuple[str, ...] = field(default_factory=tuple)
     """Addresses of the stack's database instances, as its URLs name them."""
     database_engine_versions: tuple[str, ...] = field(default_factory=tuple)
+    functions: tuple[Function, ...] = field(default_factory=tuple)
 
     @property
     def containers(self) -> list[Container]:
@@ -316,6 +329,23 @@ def _secrets(run: ProgramRun) -> tuple[Secret, ...]:
     return tuple(secrets)
 
 
+def _functions(run: ProgramRun, roots: Mapping[str, str]) -> tuple[Function, ...]:
+    functions = []
+    for resource in run.by_type(FUNCTION):
+        mount = resource.inputs.get("fileSystemConfig") or {}
+        functions.append(
+            Function(
+                name=str(_value(resource, "name") or resource.name),
+                handler=str(resource.inputs.get("handler") or ""),
+                environment={
+                    k: str(v) for k, v in ((resource.inputs.get("environment") or {}).get("variables") or {}).items()
+                },
+                volume=roots.get(str(mount.get("arn"))) if mount else None,
+            )
+        )
+    return tuple(functions)
+
+
 def smoke_plan(run: ProgramRun) -> SmokePlan:
     """The tasks, queues, buckets and secrets of a planned stack; PlanError for what has no stand-in."""
     region = run.region
@@ -353,4 +383,5 @@ def smoke_plan(run: ProgramRun) -> SmokePlan:
         secrets=_secrets(run),
         database_hosts=tuple(str(d.outputs["address"]) for d in databases if d.outputs.get("address")),
         database_engine_versions=tuple(str(d.inputs.get("engineVersion", "")) for d in databases),
+        functions=_functions(run, roots),
     )

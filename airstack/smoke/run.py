@@ -30,7 +30,7 @@ from airstack.smoke.api import AirflowApi, ApiError
 from airstack.smoke.brokers import check_broker
 from airstack.smoke.checks import Checker, TeamPlace, team_place
 from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
-from airstack.smoke.deploy import deploy, teams
+from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
 from airstack.smoke.differences import (
     IMAGE_AIRFLOW_HOME,
     ContainerPlace,
@@ -152,6 +152,8 @@ class Smoke:
             self.checks.append(
                 Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,))
             )
+        except DeployError as failure:
+            self.checks.append(Check("DAG deployment", False, str(failure)))
         except StartError as failure:
             self.checks.append(Check("services come up", False, str(failure), failure.components))
         self._report()
@@ -203,7 +205,7 @@ class Smoke:
 
     def _containers(self, site: Site, places: dict[str, ContainerPlace], python: Path) -> None:
         assert self.moto is not None
-        with self.timings.phase("containers and DAGs"):
+        with self.timings.phase("containers (files, secrets, environment)"):
             files = image_files(DOCKERFILE)
             prefixes = [IMAGE_AIRFLOW_HOME, *{m.container_path for c in self.plan.containers for m in c.mounts}]
             changes = {}
@@ -222,10 +224,25 @@ class Smoke:
             volume_dirs = {k: Path(v) for p in places.values() for k, v in p.volumes.items()}
             for directory in volume_dirs.values():
                 directory.mkdir(parents=True, exist_ok=True)
-            for team, how in deploy(self.teams, volume_dirs).items():
-                self.console.print(f"[dim]DAGs of {team}: {how}[/dim]")
             self.places = places
             self.fleet = Fleet(self.plan, self.launches, self.supervisor, python, on_start=self._started)
+        self._deploy(volume_dirs)
+
+    def _deploy(self, volume_dirs: dict[str, Path]) -> None:
+        assert self.moto is not None
+        with self.timings.phase("DAG deployment"):
+            staged = stage(self.teams, self.dir / "dag-sources")
+            function = dag_sync(self.plan.functions, self.teams, volume_dirs)
+            if function is None:
+                how = copy(self.teams, staged, volume_dirs)
+            else:
+                if not function.from_plan:
+                    self.moto.create_bucket(function.bucket)
+                home = self.dir / "dag-sync"
+                home.mkdir()
+                how = deploy_through(function, staged, self.moto.client("s3"), self.moto.url, self.plan.region, home)
+            for team, text in how.items():
+                self.console.print(f"[dim]DAGs of {team}: {text}[/dim]")
 
     def _started(self, launch: Launch) -> None:
         self.board.set(launch.name, "starting", f"pid {launch.process.pid if launch.process else '?'}")

@@ -1,25 +1,24 @@
 # pyright: reportMissingImports=false
 # (it runs under Airflow's venv, not airstack's)
-"""The smoke's own DAG, deployed into every team's DAG directory until the teams' example DAGs exist.
+"""The smoke's own DAG, deployed with every team's DAGs (``airstack_smoke_<team>``).
 
-Its id comes from the directory it is deployed to, so each team gets its own. Its tasks cover what the smoke
-checks: a plain task, one asking for another team's queue (the image's cluster policy must keep it on its
-own), one that logs for a while (its log must be readable through the API while it runs), and one that
-defers (the triggerer must complete it). The deployer replaces the two ``__AIRSTACK_SMOKE_*__`` markers.
+Its tasks cover what the smoke checks: a plain task, one asking for another team's queue (the image's cluster
+policy must keep it on its own), one that logs for a while (its log must be readable through the API while
+it runs), and one that defers (the triggerer must complete it). The deployer fills in the team, another
+team's queue and how long the live-log task runs.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG, BaseOperator
 
-TEAM = Path(__file__).resolve().parent.name
+TEAM = "__AIRSTACK_SMOKE_TEAM__"
 OTHER_QUEUE = "__AIRSTACK_SMOKE_OTHER_QUEUE__"
 LIVE_SECONDS = int("__AIRSTACK_SMOKE_LIVE_SECONDS__")
 
