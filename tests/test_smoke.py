@@ -584,3 +584,24 @@ def test_a_task_counts_as_executed_by_the_worker_whose_output_shows_that_exact_i
         "manual__2026-11-27T03:17:50+00:00",
         "hello",
     )
+
+
+def test_a_failed_tasks_reason_is_the_last_error_its_log_shows() -> None:
+    from airstack.smoke.checks import last_error
+
+    log = "\n".join(
+        json.dumps(line)
+        for line in (
+            {"event": "Filling up the DagBag", "level": "info"},
+            {"event": "Variable not found", "level": "error", "detail": {"reason": "not_found"}},
+            {
+                "event": "Task failed with exception",
+                "level": "error",
+                "error_detail": [{"exc_type": "KeyError", "exc_value": "'data_bucket'", "frames": []}],
+            },
+            {"event": "Task instance is in failed state", "level": "info"},
+        )
+    )
+    assert last_error(log) == "Task failed with exception (KeyError: 'data_bucket')"
+    assert last_error("plain\nValueError: bad\nmore") == "ValueError: bad"
+    assert last_error('{"event": "fine", "level": "info"}') == ""

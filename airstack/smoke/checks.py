@@ -6,6 +6,8 @@ the SQS stand-in and the containers' own output.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,12 +213,12 @@ class Checker:
     def check_runs(self, runs: Sequence[RunRecord]) -> None:
         for record in runs:
             place = record.team
-            failed = [t["task_id"] for t in record.task_instances if t.get("state") != "success"]
+            failed = [t for t in record.task_instances if t.get("state") != "success"]
+            why = "; ".join(f"{t['task_id']} {t.get('state')}: {self._error_of(record, t)}" for t in failed)
             self.add(
                 f"run {record.dag_id}",
                 record.state == "success" and not failed,
-                f"{record.state}; {len(record.task_instances)} tasks"
-                + (f", not successful: {failed}" if failed else ""),
+                f"{record.state}; {len(record.task_instances)} tasks" + (f"; {why}" if why else ""),
                 self.scheduler,
                 place.worker,
             )
@@ -224,6 +226,16 @@ class Checker:
             self.check_logs(record)
             if record.dag_id == dag_id(place.team):
                 self.check_smoke_tasks(record)
+
+    def _error_of(self, record: RunRecord, ti: dict[str, Any]) -> str:
+        """The last error its log shows (through the API, as a user would look it up)."""
+        if ti.get("state") in (None, "none", "upstream_failed", "skipped", "removed"):
+            return "did not run"
+        try:
+            text = self.api.log(record.dag_id, record.run_id, ti["task_id"], int(ti.get("try_number") or 1))
+        except (ApiError, OSError) as error:
+            return f"log not readable ({error})"
+        return last_error(text) or "no error in its log"
 
     def check_placement(self, record: RunRecord) -> None:
         place = record.team
@@ -328,6 +340,27 @@ class Checker:
             self.scheduler,
             *(p.worker for p in self.teams),
         )
+
+
+def last_error(log: str) -> str:
+    """The last line of a task log (Airflow 3's JSON lines, or text) that reports an error."""
+    for line in reversed(log.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict):
+            if str(entry.get("level", "")).lower() in ("error", "critical"):
+                detail = entry.get("error_detail") or entry.get("detail") or ""
+                message = str(entry.get("event", ""))
+                if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
+                    message += f" ({detail[-1].get('exc_type')}: {detail[-1].get('exc_value')})"
+                elif detail:
+                    message += f" ({str(detail)[:200]})"
+                return message[:400]
+        elif re.search(r"\b(ERROR|Error|Exception)\b", line):
+            return line.strip()[:400]
+    return ""
 
 
 def _executed(output: str, dag: str, run_id: str, task_id: str) -> bool:
