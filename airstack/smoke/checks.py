@@ -358,7 +358,7 @@ def last_error(log: str) -> str:
                 elif detail:
                     message += f" ({str(detail)[:200]})"
                 return message[:400]
-        elif re.search(r"\b(ERROR|Error|Exception)\b", line):
+        elif re.search(r"(Error|Exception)\b|\bERROR\b", line):
             return line.strip()[:400]
     return ""
 
