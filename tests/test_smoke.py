@@ -602,6 +602,8 @@ def test_a_failed_tasks_reason_is_the_last_error_its_log_shows() -> None:
             {"event": "Task instance is in failed state", "level": "info"},
         )
     )
-    assert last_error(log) == "Task failed with exception (KeyError: 'data_bucket')"
+    assert last_error(log) == (
+        "Variable not found ({'reason': 'not_found'}) -> Task failed with exception (KeyError: 'data_bucket')"
+    )
     assert last_error("plain\nValueError: bad\nmore") == "ValueError: bad"
     assert last_error('{"event": "fine", "level": "info"}') == ""

@@ -89,6 +89,9 @@ class AirflowApi:
     def trigger(self, dag_id: str) -> str:
         return self.call("POST", f"/api/v2/dags/{quote(dag_id)}/dagRuns", {"logical_date": None})["dag_run_id"]
 
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.call("GET", f"/api/v2/dags/{quote(dag_id)}/dagRuns?limit=100")["dag_runs"]
+
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.call("GET", f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}")
 

@@ -77,6 +77,12 @@ class RunRecord:
     """Hosts of the triggerer jobs seen running this run's triggers."""
     task_instances: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The DAG, and the kind of run unless it is the smoke's manual one (``scheduled``, ...)."""
+        kind = self.run_id.split("__", 1)[0]
+        return self.dag_id if kind == "manual" else f"{self.dag_id} ({kind} run)"
+
 
 def wait(condition: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
     deadline = time.monotonic() + timeout
@@ -172,16 +178,23 @@ class Checker:
     # ----------------------------------------------------------------------------------------------- runs
 
     def trigger(self, dags: Sequence[tuple[TeamPlace, str]]) -> list[RunRecord]:
+        """A manual run of every DAG; unpausing a scheduled DAG may start a scheduled run too (followed alike)."""
         runs = []
         for place, dag in dags:
             self.api.unpause(dag)
             runs.append(RunRecord(place, dag, self.api.trigger(dag)))
         return runs
 
-    def follow(self, runs: Sequence[RunRecord], timeout: float = RUN_TIMEOUT) -> None:
-        """Poll every run until it ends, noting task states and reading the live-log task's log meanwhile."""
+    def follow(self, runs: list[RunRecord], timeout: float = RUN_TIMEOUT) -> None:
+        """Poll every run of the DAGs until all end, noting task states and reading the live log meanwhile."""
+        places = {r.dag_id: r.team for r in runs}
 
         def poll() -> bool:
+            known = {(r.dag_id, r.run_id) for r in runs}
+            for dag, place in places.items():
+                for run in self.api.runs(dag):
+                    if (dag, run["dag_run_id"]) not in known:
+                        runs.append(RunRecord(place, dag, run["dag_run_id"]))
             for record in runs:
                 if record.state in FINISHED:
                     continue
@@ -216,7 +229,7 @@ class Checker:
             failed = [t for t in record.task_instances if t.get("state") != "success"]
             why = "; ".join(f"{t['task_id']} {t.get('state')}: {self._error_of(record, t)}" for t in failed)
             self.add(
-                f"run {record.dag_id}",
+                f"run {record.label}",
                 record.state == "success" and not failed,
                 f"{record.state}; {len(record.task_instances)} tasks" + (f"; {why}" if why else ""),
                 self.scheduler,
@@ -247,7 +260,7 @@ class Checker:
                 where = f"queue {ti.get('queue')}, host {ti.get('hostname')}"
                 wrong.append(f"{ti['task_id']}: {where}, executed by {ran_on or 'none'}")
         self.add(
-            f"{record.dag_id} on {place.team.queue}'s worker",
+            f"{record.label} on {place.team.queue}'s worker",
             not wrong,
             "; ".join(wrong) or f"{len(record.task_instances)} tasks: queue {place.team.queue}, host {place.address}",
             place.worker,
@@ -271,14 +284,14 @@ class Checker:
             if "airstack-smoke" not in text and record.dag_id == dag_id(place.team):
                 missing_api.append(f"{ti['task_id']} ({text[-200:]!r})")
         self.add(
-            f"{record.dag_id} logs in s3://{place.log_bucket}/{place.log_prefix}",
+            f"{record.label} logs in s3://{place.log_bucket}/{place.log_prefix}",
             not missing_s3,
             f"missing: {missing_s3}" if missing_s3 else f"{len(record.task_instances)} task logs",
             place.worker,
         )
         if record.dag_id == dag_id(place.team):
             self.add(
-                f"{record.dag_id} logs through the API",
+                f"{record.label} logs through the API",
                 not missing_api,
                 f"not readable: {missing_api}" if missing_api else "every task's output",
                 self.api_server,
@@ -342,25 +355,29 @@ class Checker:
         )
 
 
-def last_error(log: str) -> str:
-    """The last line of a task log (Airflow 3's JSON lines, or text) that reports an error."""
+def last_error(log: str, count: int = 2) -> str:
+    """The last errors a task log reports (Airflow 3's JSON lines, or text), oldest first."""
+    found: list[str] = []
     for line in reversed(log.splitlines()):
+        if len(found) == count:
+            break
         try:
             entry = json.loads(line)
         except ValueError:
             entry = None
         if isinstance(entry, dict):
-            if str(entry.get("level", "")).lower() in ("error", "critical"):
-                detail = entry.get("error_detail") or entry.get("detail") or ""
-                message = str(entry.get("event", ""))
-                if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
-                    message += f" ({detail[-1].get('exc_type')}: {detail[-1].get('exc_value')})"
-                elif detail:
-                    message += f" ({str(detail)[:200]})"
-                return message[:400]
+            if str(entry.get("level", "")).lower() not in ("error", "critical"):
+                continue
+            message = str(entry.get("event", ""))
+            detail = entry.get("error_detail") or entry.get("detail")
+            if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
+                message += f" ({detail[-1].get('exc_type')}: {detail[-1].get('exc_value')})"
+            elif detail:
+                message += f" ({str(detail)[:200]})"
+            found.append(message[:300])
         elif re.search(r"(Error|Exception)\b|\bERROR\b", line):
-            return line.strip()[:400]
-    return ""
+            found.append(line.strip()[:300])
+    return " -> ".join(reversed(found))
 
 
 def _executed(output: str, dag: str, run_id: str, task_id: str) -> bool:
