@@ -603,7 +603,9 @@ def test_a_failed_tasks_reason_is_the_last_error_its_log_shows() -> None:
         )
     )
     assert last_error(log) == (
-        "Variable not found ({'reason': 'not_found'}) -> Task failed with exception (KeyError: 'data_bucket')"
+        'Variable not found ({"reason": "not_found"}) -> Task failed with exception (KeyError: \'data_bucket\')'
     )
+    rendered = json.dumps({"event": "Task failed", "level": "error", "exception": "Traceback ...\nKeyError: 'x'"})
+    assert last_error(rendered) == "Task failed (KeyError: 'x')"
     assert last_error("plain\nValueError: bad\nmore") == "ValueError: bad"
     assert last_error('{"event": "fine", "level": "info"}') == ""

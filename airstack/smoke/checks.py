@@ -369,15 +369,26 @@ def last_error(log: str, count: int = 2) -> str:
             if str(entry.get("level", "")).lower() not in ("error", "critical"):
                 continue
             message = str(entry.get("event", ""))
-            detail = entry.get("error_detail") or entry.get("detail")
-            if isinstance(detail, list) and detail and isinstance(detail[-1], dict):
-                message += f" ({detail[-1].get('exc_type')}: {detail[-1].get('exc_value')})"
-            elif detail:
-                message += f" ({str(detail)[:200]})"
+            cause = _exception_of(entry)
+            if cause:
+                message += f" ({cause})"
             found.append(message[:300])
         elif re.search(r"(Error|Exception)\b|\bERROR\b", line):
             found.append(line.strip()[:300])
     return " -> ".join(reversed(found))
+
+
+def _exception_of(entry: dict[str, Any]) -> str:
+    """The exception (or error detail) a structured log entry carries, in one line."""
+    for key in ("error_detail", "exception", "exc_info", "detail"):
+        value = entry.get(key)
+        if isinstance(value, list) and value and isinstance(value[-1], dict) and "exc_type" in value[-1]:
+            return f"{value[-1].get('exc_type')}: {value[-1].get('exc_value')}"
+        if isinstance(value, str) and value.strip():
+            return value.strip().splitlines()[-1][:200]
+        if isinstance(value, dict) and value:
+            return json.dumps(value)[:200]
+    return ""
 
 
 def _executed(output: str, dag: str, run_id: str, task_id: str) -> bool:
