@@ -226,6 +226,8 @@ class Checker:
     def check_runs(self, runs: Sequence[RunRecord]) -> None:
         for record in runs:
             place = record.team
+            # First wait for the logs to reach S3: only then does the API show a failed task's whole log.
+            not_uploaded = self._missing_uploads(record)
             failed = [t for t in record.task_instances if t.get("state") != "success"]
             why = "; ".join(f"{t['task_id']} {t.get('state')}: {self._error_of(record, t)}" for t in failed)
             self.add(
@@ -236,7 +238,7 @@ class Checker:
                 place.worker,
             )
             self.check_placement(record)
-            self.check_logs(record)
+            self.check_logs(record, not_uploaded)
             if record.dag_id == dag_id(place.team):
                 self.check_smoke_tasks(record)
 
@@ -266,17 +268,26 @@ class Checker:
             place.worker,
         )
 
-    def check_logs(self, record: RunRecord) -> None:
+    def _missing_uploads(self, record: RunRecord) -> list[str]:
+        """Tasks whose log is not in the team's S3 prefix (waited for: uploads land after the task ends)."""
         place = record.team
-        missing_s3, missing_api = [], []
+        missing = []
         for ti in record.task_instances:
+            if ti.get("state") in (None, "none", "upstream_failed", "skipped", "removed"):
+                continue
             key_part = f"dag_id={record.dag_id}/run_id={record.run_id}/task_id={ti['task_id']}/"
 
             def uploaded(key_part: str = key_part) -> list[str]:
                 return [k for k in self.moto.keys(place.log_bucket, place.log_prefix) if key_part in k]
 
             if not self._wait(uploaded, LOG_UPLOAD_TIMEOUT):
-                missing_s3.append(ti["task_id"])
+                missing.append(ti["task_id"])
+        return missing
+
+    def check_logs(self, record: RunRecord, missing_s3: list[str]) -> None:
+        place = record.team
+        missing_api = []
+        for ti in record.task_instances:
             try:
                 text = self.api.log(record.dag_id, record.run_id, ti["task_id"], int(ti.get("try_number") or 1))
             except (ApiError, OSError) as error:
