@@ -1,0 +1,3 @@
+from airstack.smoke.run import main
+
+raise SystemExit(main())

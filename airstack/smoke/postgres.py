@@ -1,0 +1,237 @@
+"""A throw-away PostgreSQL from the system's packages, in the run directory, on 127.0.0.1 with TLS.
+
+The server runs as an unprivileged user: the invoking user, or when that is root (PostgreSQL refuses to run as
+root) the ``postgres`` system user the package creates, else ``nobody``. Its certificate is self-signed and
+made for this run, so URLs keep ``sslmode=require`` as the stack renders them for RDS.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from airstack.smoke.processes import Process, Supervisor
+from airstack.smoke.secret_values import Database
+
+SUPERUSER = "airstack_smoke"
+_CERTIFICATE = """
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[2], "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+"""
+
+
+class PostgresError(Exception):
+    pass
+
+
+def find_bindir() -> Path | None:
+    """The directory with initdb and postgres: on PATH, or Debian's and RHEL's versioned locations."""
+    on_path = shutil.which("initdb")
+    candidates = [Path(os.path.realpath(on_path)).parent] if on_path else []
+
+    def version(path: str) -> tuple[int, ...]:
+        digits = "".join(c if c.isdigit() else " " for c in path).split()
+        return tuple(int(d) for d in digits)
+
+    for pattern in ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"):
+        candidates += [Path(p) for p in sorted(glob.glob(pattern), key=version, reverse=True)]
+    return next((c for c in candidates if (c / "initdb").exists() and (c / "postgres").exists()), None)
+
+
+def ensure_installed(say: object) -> Path:
+    """The server's binaries; installed with apt-get when missing and allowed (root), else a clear error."""
+    found = find_bindir()
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise PostgresError(
+            "the smoke needs a PostgreSQL server (initdb, postgres): install your system's `postgresql` package "
+            "(e.g. `sudo apt-get install -y postgresql`) and run it again"
+        )
+    say("installing PostgreSQL with apt-get (not found on this machine)")  # type: ignore[operator]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise PostgresError(f"`{' '.join(command)}` failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    found = find_bindir()
+    if not found:
+        raise PostgresError("apt-get installed postgresql, but initdb and postgres are still not found")
+    return found
+
+
+def server_version(bindir: Path) -> str:
+    done = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"\(PostgreSQL\) (\S+)", done.stdout)
+    return match.group(1) if match else done.stdout.strip() or "?"
+
+
+def server_user() -> str | None:
+    """Who runs the server: None for the invoking user; a system user when that is root."""
+    if os.geteuid() != 0:
+        return None
+    for candidate in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(candidate)
+            return candidate
+        except KeyError:
+            continue
+    raise PostgresError("running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL")
+
+
+@dataclass
+class Postgres:
+    bindir: Path
+    directory: Path
+    port: int
+    password: str
+    process: Process
+    version: str
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        done = subprocess.run(
+            [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PGHOST": "127.0.0.1",
+                "PGPORT": str(self.port),
+                "PGUSER": SUPERUSER,
+                "PGPASSWORD": self.password,
+                "PGDATABASE": database,
+                "PGSSLMODE": "require",
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise PostgresError(f"psql failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def create(self, database: Database) -> None:
+        role = database.user.replace('"', '""')
+        password = database.password.replace("'", "''")
+        exists = self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{database.user.replace(chr(39), chr(39) * 2)}'")
+        verb = "ALTER" if exists.strip() else "CREATE"
+        self.psql(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+        name = database.name.replace("'", "''")
+        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip():
+            self.psql(f'CREATE DATABASE "{database.name.replace(chr(34), chr(34) * 2)}" OWNER "{role}"')
+
+
+def start(
+    supervisor: Supervisor, bindir: Path, run_dir: Path, port: int, password: str, airflow_python: Path
+) -> Postgres:
+    """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts."""
+    user = server_user()
+    directory = run_dir / "postgres"
+    data = directory / "data"
+    directory.mkdir(parents=True)
+    (directory / "pwfile").write_text(password + "\n")
+    if user:
+        # The run directory is the invoking user's; the server's user needs to reach its own directory only.
+        _open_path_to(directory, run_dir)
+        shutil.chown(directory, user)
+        shutil.chown(directory / "pwfile", user)
+    _run_as(
+        user,
+        [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=scram-sha-256",
+         f"--pwfile={directory / 'pwfile'}", "-E", "UTF8", "--no-sync", "--no-instructions"],
+    )  # fmt: skip
+    (directory / "pwfile").unlink()
+    cert, key = data / "server.crt", data / "server.key"
+    done = subprocess.run(
+        [str(airflow_python), "-c", _CERTIFICATE, str(cert), str(key)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise PostgresError(f"could not make the server's certificate: {done.stderr[-1000:]}")
+    key.chmod(0o600)
+    if user:
+        for path in (cert, key):
+            shutil.chown(path, user)
+    version = server_version(bindir)
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "port": str(port),
+        "unix_socket_directories": str(directory),
+        "ssl": "on",
+        "ssl_cert_file": str(cert),
+        "ssl_key_file": str(key),
+        # A throw-away server: durability is not under test, speed is welcome.
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "200",
+    }
+    argv = [str(bindir / "postgres"), "-D", str(data)]
+    for name, value in settings.items():
+        argv += ["-c", f"{name}={value}"]
+    process = supervisor.start(
+        "postgres",
+        argv,
+        {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+        cwd=data,
+        user=user,
+        signal_group=False,
+        stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown
+        stop_timeout=20,
+    )
+    server = Postgres(bindir, directory, port, password, process, version)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise PostgresError(f"PostgreSQL exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                server.psql("SELECT 1")
+                return server
+        except (OSError, PostgresError):
+            time.sleep(0.2)
+    raise PostgresError("PostgreSQL did not accept connections within 60 s")
+
+
+def _open_path_to(directory: Path, run_dir: Path) -> None:
+    """Let other users traverse (not list) the run directory's folders down to ``directory``."""
+    for parent in [directory.parent, *directory.parent.parents]:
+        if not parent.is_relative_to(run_dir):
+            break
+        parent.chmod(parent.stat().st_mode | 0o111)
+
+
+def _run_as(user: str | None, argv: list[str]) -> str:
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        check=False,
+        user=user,
+        group=pwd.getpwnam(user).pw_gid if user else None,
+        extra_groups=[] if user else None,
+        cwd="/",
+        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+    )
+    if done.returncode != 0:
+        raise PostgresError(f"`{' '.join(argv[:2])}` failed: {(done.stdout + done.stderr)[-2000:]}")
+    return done.stdout

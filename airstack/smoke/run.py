@@ -1,0 +1,444 @@
+"""``airstack smoke STACK``: the stack's rendered Airflow, run on this machine against real stand-ins, and checked.
+
+Entry points: ``run_smoke(stack, keep=False, ...) -> int`` and ``main(argv) -> int``. Exit codes: 0 every check
+passed; 1 a check or a container failed (the report shows the failing component's log tail); 2 the stack's
+config or program is invalid, or it asks for something the smoke has no stand-in for; 3 the machine lacks
+what the smoke needs (PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory
+removed on every exit, Ctrl-C and SIGTERM included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from airstack.offline import ProgramError, run_program
+from airstack.smoke import aws, postgres
+from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
+from airstack.smoke.api import AirflowApi, ApiError
+from airstack.smoke.brokers import check_broker
+from airstack.smoke.checks import Checker, TeamPlace, team_place
+from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
+from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
+from airstack.smoke.differences import (
+    IMAGE_AIRFLOW_HOME,
+    ContainerPlace,
+    Site,
+    airflow_command,
+    describe,
+    local_environment,
+)
+from airstack.smoke.layout import Layout, lay_out
+from airstack.smoke.network import LOOPBACK
+from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
+from airstack.smoke.processes import (
+    Supervisor,
+    become_subreaper,
+    descendants,
+    interrupts_as_exceptions,
+    kill_descendants,
+    proportional_memory,
+    shielded,
+    tail,
+)
+from airstack.smoke.report import Board, Check, MemorySampler, Timings, changes_table, differences_table, report
+from airstack.smoke.secret_values import StandInSecrets, generate, mask
+from airstack.stackfile import PROJECT_ROOT, read_stack_file
+from components.config import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+READY_TIMEOUT = 300.0
+
+
+class MissingToolError(Exception):
+    pass
+
+
+class StartError(Exception):
+    def __init__(self, message: str, *components: str) -> None:
+        super().__init__(message)
+        self.components = components
+
+
+@dataclass
+class Smoke:
+    plan: SmokePlan
+    console: Console
+    timings: Timings
+    keep: bool = False
+    logs_to: Path | None = None
+    run_dir: Path | None = None
+    checks: list[Check] = field(default_factory=list)
+    layout: Layout | None = None
+    launches: dict[str, Launch] = field(default_factory=dict)
+    secrets: StandInSecrets | None = None
+    fleet: Fleet | None = None
+    moto: aws.Moto | None = None
+    database: postgres.Postgres | None = None
+    api_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(Path(tempfile.gettempdir()))
+        self.sampler = MemorySampler(lambda: proportional_memory(descendants(os.getpid())))
+        self.board = Board(self.console)
+
+    # ------------------------------------------------------------------------------------------- the run
+
+    def run(self) -> int:
+        code = EXIT_FAILED
+        try:
+            with interrupts_as_exceptions():
+                self.run_dir = Path(tempfile.mkdtemp(prefix=f"airstack-smoke-{self.plan.stack}-"))
+                self.supervisor.log_dir = self.run_dir / "logs"
+                become_subreaper()
+                self.sampler.start()
+                code = self._run()
+        except KeyboardInterrupt as interrupt:
+            why = interrupt.args[0] if interrupt.args else "Ctrl-C"
+            self.console.print(f"[yellow]interrupted ({why}): stopping everything[/yellow]")
+            code = EXIT_INTERRUPTED
+        except (postgres.PostgresError, VenvError, MissingToolError) as error:
+            self.console.print(f"[red]this machine cannot run the smoke:[/red] {error}")
+            code = EXIT_MACHINE
+        except aws.AwsError as error:
+            self.console.print(f"[red]the AWS stand-in failed:[/red] {error}")
+            self._report()
+            code = EXIT_FAILED
+        except PlanError as error:
+            self.console.print(f"[red]{error}[/red]")
+            code = EXIT_INVALID
+        finally:
+            with shielded(self.supervisor):
+                self._clean_up()
+        return code
+
+    @property
+    def dir(self) -> Path:
+        assert self.run_dir is not None, "the run directory exists once run() started"
+        return self.run_dir
+
+    def _run(self) -> int:
+        missing = [m for m in ("moto", "boto3", "flask") if importlib.util.find_spec(m) is None]
+        if missing:
+            needed = "moto[server] and boto3 in airstack's environment"
+            raise MissingToolError(f"the smoke needs {needed} (missing: {', '.join(missing)})")
+        with self.timings.phase("Airflow venv (uv)"):
+            python, python_version = ensure_venv()
+        with self.timings.phase("PostgreSQL binaries"):
+            bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
+        self.layout = lay_out(self.plan, self.dir, python)
+        site, places = self.layout.site, self.layout.places
+        self.api_url = site.api_url
+        self.moto_port, self.database_port = self.layout.moto_port, self.layout.database_port
+        self._print_differences(site, python_version, bindir)
+        try:
+            with self.board.live():
+                self._stand_ins(python, bindir)
+                self._containers(site, places, python)
+                self._start()
+            return self._check()
+        except ContainerError as failure:
+            self.checks.append(
+                Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,))
+            )
+        except DeployError as failure:
+            self.checks.append(Check("DAG deployment", False, str(failure)))
+        except StartError as failure:
+            self.checks.append(Check("services come up", False, str(failure), failure.components))
+        self._report()
+        return EXIT_FAILED
+
+    # ----------------------------------------------------------------------------------------- the layout
+
+    def _print_differences(self, site: Site, python_version: str, bindir: Path) -> None:
+        aliases = ", ".join(f"http://{a.dns_name}:{a.port}" for a, _ in site.aliases) or "none"
+        version = postgres.server_version(bindir)
+        rows = describe(
+            {
+                "moto": site.moto_url,
+                "engine": ", ".join(self.plan.database_engine_versions) or "(no RDS instance in the plan)",
+                "postgres": version,
+                "database_port": self.database_port,
+                "aliases": aliases,
+                "api_port": next((a.port for a, _ in site.aliases), 8080),
+                "run_dir": self.dir,
+                "image_python": image_python() or "?",
+                "python": python_version,
+                "requirements": REQUIREMENTS.relative_to(PROJECT_ROOT),
+            }
+        )
+        self.console.print(differences_table(rows))
+        self.console.print(f"[dim]run directory: {self.dir}[/dim]")
+
+    # --------------------------------------------------------------------------------------- stand-ins
+
+    def _stand_ins(self, python: Path, bindir: Path) -> None:
+        with self.timings.phase("PostgreSQL"):
+            self.board.set("postgres", "starting", f"127.0.0.1:{self.database_port}")
+            self.database = postgres.start(
+                self.supervisor, bindir, self.dir, self.database_port, secrets.token_urlsafe(24), python
+            )
+            self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
+            for database in self.secrets.databases.values():
+                self.database.create(database)
+            self.board.set("postgres", "ready", f"{len(self.secrets.databases)} database(s)")
+        with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
+            self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
+            self.moto = aws.start(self.supervisor, self.dir, self.moto_port, self.plan)
+            self.moto.create(self.plan, self.secrets.values)
+            self.board.set(
+                "moto",
+                "ready",
+                f"{len(self.plan.queues)} queues, {len(self.plan.buckets)} buckets, {len(self.plan.secrets)} secrets",
+            )
+
+    def _containers(self, site: Site, places: dict[str, ContainerPlace], python: Path) -> None:
+        assert self.moto is not None
+        with self.timings.phase("containers (files, secrets, environment)"):
+            files = image_files(DOCKERFILE)
+            prefixes = [IMAGE_AIRFLOW_HOME, *{m.container_path for c in self.plan.containers for m in c.mounts}]
+            changes = {}
+            for container in self.plan.containers:
+                place = places[container.key]
+                prepare_root(Path(place.root), files)
+                resolved = {ref.variable: self.moto.resolve(self.plan, ref.value_from) for ref in container.secrets}
+                environment = local_environment(container, resolved, place, site, prefixes)
+                cwd = Path(environment.environment["AIRFLOW_HOME"])
+                launch = Launch(container, environment, cwd)
+                self.launches[container.key] = launch
+                changes[launch.name] = environment.changes
+                self.board.set(launch.name, "waiting")
+            self.console.print(changes_table(changes))
+            self.teams = teams(self.plan.containers)
+            volume_dirs = {k: Path(v) for p in places.values() for k, v in p.volumes.items()}
+            for directory in volume_dirs.values():
+                directory.mkdir(parents=True, exist_ok=True)
+            self.places = places
+            self.fleet = Fleet(self.plan, self.launches, self.supervisor, python, on_start=self._started)
+        self._deploy(volume_dirs)
+
+    def _deploy(self, volume_dirs: dict[str, Path]) -> None:
+        assert self.moto is not None
+        with self.timings.phase("DAG deployment"):
+            staged = stage(self.teams, self.dir / "dag-sources")
+            function = dag_sync(self.plan.functions, self.teams, volume_dirs)
+            if function is None:
+                how = copy(self.teams, staged, volume_dirs)
+            else:
+                if not function.from_plan:
+                    self.moto.create_bucket(function.bucket)
+                home = self.dir / "dag-sync"
+                home.mkdir()
+                how = deploy_through(function, staged, self.moto.client("s3"), self.moto.url, self.plan.region, home)
+            for team, text in how.items():
+                self.console.print(f"[dim]DAGs of {team}: {text}[/dim]")
+
+    def _started(self, launch: Launch) -> None:
+        self.board.set(launch.name, "starting", f"pid {launch.process.pid if launch.process else '?'}")
+
+    # ----------------------------------------------------------------------------------------- starting
+
+    def _start(self) -> None:
+        assert self.fleet is not None
+        migrations = [launch for launch in self.launches.values() if launch.container.migrates_database]
+        with self.timings.phase("database migration"):
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not all(m.exit_code == 0 for m in migrations):
+                self._tick()
+                if time.monotonic() > deadline:
+                    raise StartError("the migration did not finish in time", *(m.name for m in migrations))
+                time.sleep(0.5)
+        with self.timings.phase("services up"):
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not all(launch.ready for launch in self.launches.values()):
+                self._tick()
+                if time.monotonic() > deadline:
+                    late = [launch.name for launch in self.launches.values() if not launch.ready]
+                    raise StartError(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
+                time.sleep(1)
+
+    def _tick(self) -> None:
+        assert self.fleet is not None
+        self.fleet.tick()
+        self.supervisor.reap()
+        health = self._health()
+        for launch in self.launches.values():
+            if launch.process is None or launch.ready:
+                continue
+            if launch.exit_code == 0 and not launch.container.essential:
+                launch.ready = True
+                self.board.set(launch.name, "done", "exited 0")
+                continue
+            ready = is_ready(launch, health)
+            if ready:
+                launch.ready = True
+                self.board.set(launch.name, "ready")
+
+    def _health(self) -> dict | None:
+        try:
+            return AirflowApi(self.api_url, timeout=5).health()
+        except (ApiError, OSError, ValueError):
+            return None
+
+    # ----------------------------------------------------------------------------------------- checking
+
+    def _check(self) -> int:
+        assert self.moto is not None
+        admin = self._admin()
+        checker = Checker(
+            plan=self.plan,
+            api=AirflowApi(self.api_url),
+            moto=self.moto,
+            teams=self._team_places(),
+            admin=admin,
+            api_server=self._name_of("api-server"),
+            scheduler=self._name_of("scheduler"),
+            triggerer=self._name_of("triggerer") or None,
+            triggerer_address=self._address_of("triggerer"),
+            dag_processor=self._name_of("dag-processor") or None,
+            tick=self._tick,
+        )
+        try:
+            with self.timings.phase("runs and checks"):
+                if not checker.login():
+                    checker.add("runs, placement, logs, deferral", False, "not run: they need the admin login")
+                else:
+                    dags = checker.dags_parsed()
+                    if dags:
+                        runs = checker.trigger(dags)
+                        checker.follow(runs)
+                        checker.check_runs(runs)
+                checker.queues_empty()
+        except (ApiError, OSError) as error:
+            checker.add("REST API answers", False, str(error), checker.api_server)
+        except aws.client_errors() as error:
+            checker.add("AWS stand-in answers", False, str(error), "moto")
+        finally:
+            self.checks += checker.checks
+        self._report()
+        ok = all(c.ok for c in self.checks)
+        if self.keep:
+            self._keep(admin)
+        return EXIT_OK if ok else EXIT_FAILED
+
+    def _admin(self) -> tuple[str, str]:
+        """The admin user as the migration container creates it, with its password from the stand-in secret."""
+        migrate = next((launch for launch in self.launches.values() if launch.container.migrates_database), None)
+        if migrate is None:
+            raise PlanError("no container creates the admin user (_AIRFLOW_WWW_USER_CREATE)")
+        env = migrate.environment.environment
+        return env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), env.get("_AIRFLOW_WWW_USER_PASSWORD", "")
+
+    def _name_of(self, command: str) -> str:
+        return next(
+            (launch.name for launch in self.launches.values() if airflow_command(launch.container)[:1] == (command,)),
+            "",
+        )
+
+    def _address_of(self, command: str) -> str | None:
+        for launch in self.launches.values():
+            if airflow_command(launch.container)[:1] == (command,):
+                return self.places[launch.container.key].task_address
+        return None
+
+    def _team_places(self) -> list[TeamPlace]:
+        return [
+            team_place(team, self.launches[team.worker], self.places[team.worker], self.supervisor.log_dir)
+            for team in self.teams
+        ]
+
+    def _keep(self, admin: tuple[str, str]) -> None:
+        self.console.print(
+            f"\n[bold]Airflow UI:[/bold] {self.api_url}/  [bold]user:[/bold] {admin[0]}  "
+            f"[bold]password:[/bold] {admin[1]}\nEverything keeps running until Ctrl-C."
+        )
+        while True:
+            self._tick()
+            time.sleep(2)
+
+    # ------------------------------------------------------------------------------------------ reporting
+
+    def _report(self) -> None:
+        failing = [c for check in self.checks if not check.ok for c in check.components]
+        tails = {}
+        known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
+        for name in dict.fromkeys(failing):
+            with_log = self.supervisor.log_dir / f"{name}.log"
+            tails[name] = mask(known, tail(with_log, 40)) or "(no output)"
+        self.sampler.stop()
+        report(
+            self.console,
+            self.plan.stack,
+            self.timings,
+            self.checks,
+            self.sampler.peak,
+            len(self.supervisor.processes),
+            tails,
+        )
+
+    def _clean_up(self) -> None:
+        started = time.monotonic()
+        self.sampler.stop()
+        if self.logs_to is not None and self.run_dir is not None and self.supervisor.log_dir.is_dir():
+            shutil.copytree(self.supervisor.log_dir, self.logs_to, dirs_exist_ok=True)
+        airflow = self.fleet.processes() if self.fleet else []
+        if any(p.returncode is None for p in airflow):
+            self.console.print("[dim]stopping Airflow (Ctrl-C again to kill instead of waiting)[/dim]")
+        self.supervisor.stop(airflow)
+        if self.layout is not None:
+            self.layout.close()
+        self.supervisor.stop_all()
+        leftovers = kill_descendants(os.getpid(), exclude=set())
+        become_subreaper(False)
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        gone = self.run_dir is None or not self.run_dir.exists()
+        self.console.print(
+            f"[dim]cleaned up in {time.monotonic() - started:.1f} s: {len(self.supervisor.processes)} processes stopped"
+            f"{f', {len(leftovers)} stray killed' if leftovers else ''}; "
+            f"run directory {'removed' if gone else 'NOT removed: ' + str(self.run_dir)}[/dim]"
+        )
+
+
+def run_smoke(
+    stack: str,
+    keep: bool = False,
+    *,
+    logs: Path | None = None,
+    program_dir: Path = PROJECT_ROOT,
+    console: Console | None = None,
+) -> int:
+    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path), run it locally, check it; return the exit code."""
+    console = console or Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    timings = Timings()
+    try:
+        with timings.phase("plan (the program under mocks)"):
+            plan = smoke_plan(run_program(read_stack_file(stack, program_dir), program_dir))
+            check_broker(plan)
+    except (ConfigError, ProgramError, PlanError) as error:
+        console.print(str(error), markup=False, highlight=False)
+        return EXIT_INVALID
+    return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="airstack smoke",
+        description="Run a stack's rendered Airflow on this machine against local stand-ins and check it works.",
+    )
+    parser.add_argument("stack", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
+    parser.add_argument("--keep", action="store_true", help="leave it running after the checks, until Ctrl-C")
+    parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
+    args = parser.parse_args(argv)
+    return run_smoke(args.stack, keep=args.keep, logs=args.logs)

@@ -1,0 +1,611 @@
+"""The pure parts of `airstack smoke`: a plan into local processes, the differences from the cloud, ports, cleanup.
+
+The real end-to-end run is tests/test_smoke_run.py (AIRSTACK_SMOKE=1).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from airstack.offline import ProgramRun, Resource
+from airstack.smoke.brokers import check_broker
+from airstack.smoke.containers import image_files, prepare_root
+from airstack.smoke.deploy import copy, dag_sync, deploy_through, release_zip, s3_event, stage, teams, worker_queues
+from airstack.smoke.differences import (
+    DIFFERENCES,
+    IMAGE_AIRFLOW_HOME,
+    ContainerPlace,
+    Site,
+    describe,
+    listener_of,
+    local_environment,
+    rewrite_aliases,
+)
+from airstack.smoke.entrypoint import broker_endpoint
+from airstack.smoke.network import Forwarder, allocate_addresses, free_port, listen
+from airstack.smoke.plan import Container, PlanError, SmokePlan, smoke_plan, split_value_from
+from airstack.smoke.processes import Supervisor, become_subreaper, descendants, interrupts_as_exceptions
+from airstack.smoke.secret_values import generate, is_fernet_key, like, mask, select_json_key
+from airstack.stackfile import PROJECT_ROOT
+from tests.conftest import STACKS, containers, env_of, of_type, planned
+
+DEV = smoke_plan(planned("dev"))
+
+
+def container(plan: SmokePlan, task: str, name: str | None = None) -> Container:
+    return next(c for c in plan.containers if c.task == task and (name is None or c.name == name))
+
+
+# ------------------------------------------------------------------------------------------------ the plan
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_service_becomes_a_task_with_exactly_its_rendered_containers(stack: str) -> None:
+    run = planned(stack)
+    plan = smoke_plan(run)
+    services = {r.inputs["name"]: r for r in of_type(run, "aws:ecs/service:Service")}
+    assert {t.service for t in plan.tasks} == set(services)
+    for task in plan.tasks:
+        family = services[task.service].inputs["taskDefinition"].split("/")[-1].split(":")[0]
+        definition = next(
+            r for r in of_type(run, "aws:ecs/taskDefinition:TaskDefinition") if r.inputs["family"] == family
+        )
+        rendered = containers(definition)
+        assert [c.name for c in task.containers] == [c["name"] for c in rendered]
+        for local, original in zip(task.containers, rendered, strict=True):
+            assert dict(local.environment) == env_of(original)
+            assert list(local.command) == original["command"]
+            assert [(s.variable, s.value_from) for s in local.secrets] == [
+                (s["name"], s["valueFrom"]) for s in original["secrets"]
+            ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_secret_a_container_reads_is_a_secret_of_the_stack(stack: str) -> None:
+    plan = smoke_plan(planned(stack))
+    for c in plan.containers:
+        for ref in c.secrets:
+            secret, key = plan.secret_for(ref.value_from)
+            assert key is None
+            assert ref.value_from.split(":secret:")[1].startswith(secret.name)
+
+
+def test_the_scheduler_task_migrates_first_and_only_its_migration_may_exit() -> None:
+    migrate, scheduler = container(DEV, "scheduler", "db-migrate"), container(DEV, "scheduler", "scheduler")
+    assert migrate.migrates_database
+    assert not migrate.essential
+    assert scheduler.depends_on == (("db-migrate", "SUCCESS"),)
+    assert [c.key for c in DEV.containers if c.migrates_database] == ["scheduler/db-migrate"]
+
+
+def test_queues_keep_their_visibility_timeout_and_dead_letter_target() -> None:
+    queues = {q.name: q for q in DEV.queues}
+    analytics = queues["airstack-dev-analytics"]
+    assert analytics.visibility_timeout == 36000
+    assert analytics.attributes["VisibilityTimeout"] == "36000"
+    assert json.loads(analytics.attributes["RedrivePolicy"])["deadLetterTargetArn"] == analytics.dead_letter_arn
+    assert DEV.queue_by_arn(analytics.dead_letter_arn or "") == queues["airstack-dev-analytics-dlq"]
+    assert {q.name for q in DEV.dead_letter_queues()} == {"airstack-dev-analytics-dlq", "airstack-dev-ml-dlq"}
+    assert DEV.account == "111122223333"
+
+
+def test_buckets_and_database_come_from_their_resources() -> None:
+    logs = next(c for c in DEV.containers if c.key == "worker-analytics/worker").environment
+    bucket = logs["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"].removeprefix("s3://").split("/")[0]
+    assert bucket in DEV.buckets
+    assert len(DEV.buckets) == 2
+    assert DEV.database_engine_versions == ("16.6",)
+
+
+def _resource(typ: str, name: str, inputs: dict, outputs: dict | None = None) -> Resource:
+    return Resource(f"urn:{typ}::{name}", typ, name, None, True, inputs, outputs or {}, False, None)
+
+
+def _explicit_names_run() -> ProgramRun:
+    """A program that names everything explicitly and refers to secrets by partial ARN (no random suffix)."""
+    arn = "arn:aws:secretsmanager:eu-west-1:444455556666:secret:team/db-url"
+    definition = [
+        {
+            "name": "api-server",
+            "command": ["api-server"],
+            "environment": [{"name": "A", "value": "1"}],
+            "secrets": [
+                {"name": "DB", "valueFrom": arn},
+                {"name": "USER", "valueFrom": f"{arn}-AbCdEf:username::"},
+                {"name": "BY_NAME", "valueFrom": "team/db-url"},
+            ],
+            "portMappings": [{"containerPort": 8080, "name": "api"}],
+        }
+    ]
+    return ProgramRun(
+        stack="x",
+        project="p",
+        outputs={},
+        config={"aws:region": "eu-west-1"},
+        resources=[
+            _resource(
+                "aws:s3/bucket:Bucket", "logs", {"bucket": "team-logs-444455556666"}, {"arn": "arn:aws:s3:::team-logs"}
+            ),
+            _resource(
+                "aws:secretsmanager/secret:Secret",
+                "db",
+                {"name": "team/db-url"},
+                {"arn": f"{arn}-Zz9Zz9", "id": f"{arn}-Zz9Zz9"},
+            ),
+            _resource(
+                "aws:secretsmanager/secretVersion:SecretVersion",
+                "db-v",
+                {"secretId": f"{arn}-Zz9Zz9", "secretString": '{"username": "u", "password": "p"}'},
+            ),
+            _resource(
+                "aws:ecs/taskDefinition:TaskDefinition",
+                "td",
+                {"family": "api", "containerDefinitions": json.dumps(definition)},
+                {"arn": "arn:aws:ecs:eu-west-1:444455556666:task-definition/api:7"},
+            ),
+            _resource(
+                "aws:ecs/service:Service", "svc", {"name": "api-server", "taskDefinition": "api:7", "desiredCount": 2.0}
+            ),
+        ],
+    )
+
+
+def test_explicit_names_and_partial_arns_resolve_from_the_resources_themselves() -> None:
+    plan = smoke_plan(_explicit_names_run())
+    assert plan.buckets == ("team-logs-444455556666",)
+    assert plan.account == "444455556666"
+    assert plan.tasks[0].desired_count == 2
+    refs = {r.variable: r.value_from for r in plan.containers[0].secrets}
+    assert plan.secret_for(refs["DB"]) == (plan.secrets[0], None)
+    assert plan.secret_for(refs["USER"]) == (plan.secrets[0], "username")
+    assert plan.secret_for(refs["BY_NAME"]) == (plan.secrets[0], None)
+    assert select_json_key('{"username": "u", "password": "p"}', "username", refs["USER"]) == "u"
+
+
+def test_what_has_no_stand_in_is_refused_by_name() -> None:
+    with pytest.raises(PlanError, match="SSM parameters"):
+        DEV.secret_for("arn:aws:ssm:eu-west-1:111122223333:parameter/x")
+    with pytest.raises(PlanError, match="names no Secrets Manager secret"):
+        DEV.secret_for("arn:aws:secretsmanager:eu-west-1:111122223333:secret:other")
+    with pytest.raises(PlanError, match="version stages"):
+        split_value_from("arn:aws:secretsmanager:r:1:secret:n:key:AWSPREVIOUS:")
+    redis = replace(
+        DEV,
+        tasks=tuple(
+            replace(
+                t,
+                containers=tuple(
+                    replace(c, environment={**c.environment, "AIRFLOW__CELERY__BROKER_URL": "rediss://x:6379/0"})
+                    for c in t.containers
+                ),
+            )
+            for t in DEV.tasks
+        ),
+    )
+    assert check_broker(DEV) == "moto (SQS)"
+    with pytest.raises(PlanError, match=r"rediss:// .*SQS only"):
+        check_broker(redis)
+
+
+# ----------------------------------------------------------------------------------------- differences
+
+SITE = Site(
+    moto_url="http://127.0.0.1:5999",
+    region="eu-west-1",
+    api_url="http://127.0.0.1:4000",
+    aliases=tuple((a, "http://127.0.0.1:4000") for t in DEV.tasks for a in t.aliases),
+    python_bin="/venv/bin",
+    site_dir="/site",
+)
+PREFIXES = [IMAGE_AIRFLOW_HOME, *{m.container_path for c in DEV.containers for m in c.mounts}]
+
+
+def place_of(c: Container, port: int | None = 4100) -> ContainerPlace:
+    return ContainerPlace(
+        root=f"/run/containers/{c.task}/{c.name}/root",
+        task_address="127.9.9.9",
+        listener_port=port if listener_of(c) else None,
+        volumes={m.volume: f"/run/volumes/{m.volume}" for m in c.mounts},
+    )
+
+
+def local_of(c: Container, secrets: dict[str, str] | None = None) -> dict[str, str]:
+    return local_environment(c, secrets or {}, place_of(c), SITE, PREFIXES).environment
+
+
+@pytest.mark.parametrize("key", [c.key for c in DEV.containers])
+def test_a_container_gets_its_definition_and_only_listed_differences(key: str) -> None:
+    c = next(x for x in DEV.containers if x.key == key)
+    secrets = {ref.variable: f"value-of-{ref.variable}" for ref in c.secrets}
+    local = local_environment(c, secrets, place_of(c), SITE, PREFIXES)
+    changed = {change.variable for change in local.changes}
+    rendered = {**c.environment, **secrets}
+    assert {k: v for k, v in local.environment.items() if k not in changed} == {
+        k: v for k, v in rendered.items() if k not in changed
+    }
+    assert set(local.environment) == set(rendered) | changed
+    assert all(change.rendered == rendered.get(change.variable) for change in local.changes)
+    listed = {d.key for d in DIFFERENCES}
+    assert {change.difference for change in local.changes} <= listed
+    # Every secret it gets is one of its own.
+    assert {k for k, v in local.environment.items() if v.startswith("value-of-")} == set(secrets)
+
+
+def test_service_connect_and_the_api_server_point_at_local_addresses() -> None:
+    worker = local_of(container(DEV, "worker-ml"))
+    assert worker["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:4000/execution/"
+    assert worker["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] == "4100"
+    assert worker["AIRFLOW__CORE__HOSTNAME_CALLABLE"] == "airstack_smoke_address.task_address"
+    assert worker["AIRSTACK_SMOKE_TASK_ADDRESS"] == "127.9.9.9"
+    assert worker["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
+    assert worker["AWS_REGION"] == "eu-west-1"
+    api = local_of(container(DEV, "api-server"))
+    assert (api["AIRFLOW__API__HOST"], api["AIRFLOW__API__PORT"]) == ("127.0.0.1", "4100")
+    assert api["AIRFLOW__API__BASE_URL"] == "http://127.0.0.1:4000/"
+    assert "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT" not in api, "the api-server keeps asking workers on 8793"
+
+
+def test_aliases_are_rewritten_only_as_whole_hosts() -> None:
+    aliases = SITE.aliases
+    assert rewrite_aliases("http://api-server:8080/execution/", aliases) == "http://127.0.0.1:4000/execution/"
+    assert rewrite_aliases("http://api-server:9090/x", aliases) == "http://api-server:9090/x"
+    assert rewrite_aliases("http://api-servers:8080/x", aliases) == "http://api-servers:8080/x"
+
+
+def test_dag_paths_point_at_the_mounted_volume_or_the_containers_own_root() -> None:
+    worker = container(DEV, "worker-ml")
+    env = local_of(worker)
+    volume = f"/run/volumes/{worker.mounts[0].volume}"
+    bundles = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+    assert bundles[0]["kwargs"]["path"] == volume
+    queues = json.loads(env["AIRSTACK_QUEUE_BY_DAG_DIRECTORY"])
+    # Its own team's directory is its mount; the other's is where the cloud has nothing either.
+    assert queues[volume] == "ml"
+    assert queues["/run/containers/worker-ml/worker/root/opt/airflow/dags/analytics"] == "analytics"
+    assert env["AIRFLOW_HOME"] == "/run/containers/worker-ml/worker/root/opt/airflow"
+    processor = local_of(container(DEV, "dag-processor"))
+    assert set(json.loads(processor["AIRSTACK_QUEUE_BY_DAG_DIRECTORY"])) == {
+        f"/run/volumes/{m.volume}" for m in container(DEV, "dag-processor").mounts
+    }
+
+
+def test_the_printed_list_names_every_difference_with_this_runs_values() -> None:
+    rows = describe({"moto": "http://127.0.0.1:5999", "python": "3.11"})
+    assert [r[0] for r in rows] == [d.key for d in DIFFERENCES]
+    text = json.dumps(rows)
+    assert "http://127.0.0.1:5999" in text
+    assert "3.11" in text
+    assert "<postgres>" in text, "a value not known yet is shown as such, never dropped"
+
+
+# ------------------------------------------------------------------------------------------ secrets
+
+
+def test_database_urls_are_rebuilt_for_the_local_server_keeping_user_database_and_options() -> None:
+    stand_ins = generate(DEV.secrets, "127.0.0.1", 6543)
+    url = stand_ins.values["airstack/dev/internal/sql-alchemy-conn"]
+    result = stand_ins.values["airstack/dev/internal/celery-result-backend"]
+    password = stand_ins.passwords["airflow"]
+    assert url == f"postgresql+psycopg2://airflow:{password}@127.0.0.1:6543/airflow?sslmode=require"
+    assert result == f"db+{url}"
+    assert list(stand_ins.databases) == [("airflow", "airflow")]
+    planned_values = {s.name: s.value for s in DEV.secrets}
+    for name, value in stand_ins.values.items():
+        assert value != planned_values[name]
+    assert is_fernet_key(stand_ins.values["airstack/dev/internal/fernet-key"])
+    assert len(base64.urlsafe_b64decode(stand_ins.values["airstack/dev/internal/fernet-key"])) == 32
+    assert len(stand_ins.values["airstack/dev/internal/jwt-secret"]) == 64
+
+
+def test_other_secrets_keep_their_shape() -> None:
+    made = like("ab-_.9Z")
+    assert len(made) >= 16
+    assert set(made) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    assert mask({"x": "s3cr3t-value"}, "url with s3cr3t-value inside") == "url with *** inside"
+
+
+# ------------------------------------------------------------------------------------- ports, addresses
+
+
+def test_each_task_gets_its_own_loopback_address_where_its_ports_are_free() -> None:
+    def bind(address: str, port: int) -> socket.socket:
+        if address == "127.1.1.2":
+            raise OSError("in use")
+        return socket.socket()
+
+    draws = _Sequence(iter(["127.1.1.2", "127.1.1.3", "127.1.1.3", "127.1.1.4"]))
+    addresses, sockets = allocate_addresses(["a", "b"], {"a": [8793], "b": [8793, 8794]}, bind=bind, rng=draws)  # type: ignore[arg-type]
+    assert addresses == {"a": "127.1.1.3", "b": "127.1.1.4"}
+    assert set(sockets) == {("127.1.1.3", 8793), ("127.1.1.4", 8793), ("127.1.1.4", 8794)}
+    for sock in sockets.values():
+        sock.close()
+
+    def refuse(address: str, port: int) -> socket.socket:
+        raise OSError("in use")
+
+    with pytest.raises(OSError, match="no loopback address where a could listen"):
+        allocate_addresses(["a"], {"a": [1]}, bind=refuse)
+
+
+class _Sequence:
+    """A random source that draws the given addresses in order."""
+
+    def __init__(self, addresses: object) -> None:
+        self.addresses = addresses
+        self.parts: list[int] = []
+
+    def randint(self, low: int, high: int) -> int:
+        if not self.parts:
+            self.parts = [int(p) for p in next(self.addresses).split(".")[1:]]  # type: ignore[call-overload]
+        return self.parts.pop(0)
+
+
+def test_a_forwarder_stands_in_for_a_tasks_address() -> None:
+    server = listen("127.0.0.1", 0)
+    port = server.getsockname()[1]
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"served:" + conn.recv(100))
+
+    threading.Thread(target=echo, daemon=True).start()
+    address, rendered = "127.77.0.2", free_port("127.77.0.2")
+    forwarder = Forwarder(listen(address, rendered), ("127.0.0.1", port))
+    forwarder.start()
+    try:
+        with socket.create_connection((address, rendered), timeout=5) as client:
+            client.sendall(b"log please")
+            client.shutdown(socket.SHUT_WR)
+            assert client.recv(100) == b"served:log please"
+    finally:
+        forwarder.close()
+        server.close()
+
+
+# ---------------------------------------------------------------------------------------------- cleanup
+
+DETACHING = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    # A grandchild in a session of its own, as a BashOperator's shell or a daemonising process makes.
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    print("started", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_stopping_ends_every_descendant_even_one_in_its_own_session(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    assert become_subreaper()
+    try:
+        process = supervisor.start("tree", [sys.executable, "-c", DETACHING], {"PATH": os.environ["PATH"]}, tmp_path)
+        deadline = time.monotonic() + 20
+        while "started" not in (tmp_path / "logs" / "tree.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = descendants(os.getpid())
+        assert len([p for p in before if p != process.pid]) >= 1
+        supervisor.stop_all()
+        assert process.returncode is not None
+        assert not [p for p in before if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
+    finally:
+        become_subreaper(False)
+
+
+def _state(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "gone"
+    return raw[raw.rindex(")") + 2 :].split()[0]
+
+
+def test_warm_shutdown_signals_only_the_main_process_as_dumb_init_does_with_setsid_0(tmp_path: Path) -> None:
+    script = "import signal, time\nsignal.signal(signal.SIGTERM, lambda *a: print('term', flush=True) or exit(0))\nprint('up', flush=True)\ntime.sleep(60)\n"
+    supervisor = Supervisor(tmp_path)
+    process = supervisor.start(
+        "warm", [sys.executable, "-c", script], {}, tmp_path, signal_group=False, stop_timeout=10
+    )
+    while "up" not in (tmp_path / "warm.log").read_text():
+        time.sleep(0.05)
+    supervisor.stop([process])
+    assert process.returncode == 0
+    assert "term" in (tmp_path / "warm.log").read_text()
+
+
+def test_sigterm_ends_the_smoke_like_ctrl_c() -> None:
+    def terminated() -> None:
+        with interrupts_as_exceptions():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        terminated()
+
+
+# ---------------------------------------------------------------------------------- DAGs, image, entrypoint
+
+
+def test_teams_are_the_workers_with_their_queues_and_mounted_directories() -> None:
+    found = {t.name: t for t in teams(DEV.containers)}
+    assert set(found) == {"analytics", "ml"}
+    assert found["ml"].queues == ("ml",)
+    assert found["ml"].directories == ("/opt/airflow/dags/ml",)
+    assert worker_queues(container(DEV, "scheduler", "scheduler")) is None
+
+
+def test_each_team_gets_its_dags_and_the_smoke_dag_asking_for_another_teams_queue(tmp_path: Path) -> None:
+    all_teams = teams(DEV.containers)
+    volumes = {v: tmp_path / v for t in all_teams for v in t.volumes}
+    project = tmp_path / "project"
+    (project / "dags" / "ml").mkdir(parents=True)
+    (project / "dags" / "ml" / "train.py").write_text("# ml's example DAG\n")
+    staged = stage(all_teams, tmp_path / "staged", project_root=project)
+    assert dag_sync(DEV.functions, all_teams, volumes, project_root=project) is None, "no function: copy"
+    copy(all_teams, staged, volumes)
+    ml, analytics = (next(t for t in all_teams if t.name == n) for n in ("ml", "analytics"))
+    ml_dir, analytics_dir = volumes[ml.volumes[0]], volumes[analytics.volumes[0]]
+    assert sorted(p.name for p in ml_dir.iterdir()) == ["airstack_smoke.py", "train.py"]
+    assert sorted(p.name for p in analytics_dir.iterdir()) == ["airstack_smoke.py"]
+    dag = (ml_dir / "airstack_smoke.py").read_text()
+    assert 'TEAM = "ml"' in dag
+    assert 'OTHER_QUEUE = "analytics"' in dag
+    compile(dag, "airstack_smoke.py", "exec")
+
+
+FAKE_DAG_SYNC = """
+import io, json, os, zipfile
+from pathlib import Path
+
+import boto3
+
+
+def handler(event, context):
+    teams = json.loads(os.environ["AIRSTACK_DAG_TEAMS"])
+    results = []
+    for record in event["Records"]:
+        bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+        assert bucket == os.environ["AIRSTACK_ARTIFACTS_BUCKET"]
+        _, team, release = key.split("/")
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        target = Path(os.environ["AIRSTACK_DAGS_ROOT"]) / teams[team] / "current"
+        zipfile.ZipFile(io.BytesIO(body)).extractall(target)
+        results.append({"status": "deployed", "team": team, "release": release.removesuffix(".zip")})
+    return {"results": results}
+"""
+
+
+def test_with_a_deployment_function_each_team_is_released_through_its_handler(tmp_path: Path) -> None:
+    """The function gets an S3 event per release zip, its environment, and the local EFS root (boto3 to moto)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    project = tmp_path / "project"
+    (project / "lambdas" / "dag_sync").mkdir(parents=True)
+    (project / "lambdas" / "dag_sync" / "__init__.py").write_text("")
+    (project / "lambdas" / "dag_sync" / "handler.py").write_text(FAKE_DAG_SYNC)
+    all_teams = teams(DEV.containers)
+    volumes = {v: tmp_path / "volumes" / v for t in all_teams for v in t.volumes}
+    function = dag_sync(DEV.functions, all_teams, volumes, project_root=project)
+    assert function is not None
+    assert function.dags_root == tmp_path / "volumes" / "efs" / "fs-e1d1a23c2f8b64ec2" / "dags"
+    assert not function.from_plan, "dev has no function yet: the smoke makes its settings"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server._server.server_port}"
+        s3 = boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
+        s3.create_bucket(Bucket=function.bucket)
+        staged = stage(all_teams, tmp_path / "staged", project_root=project)
+        how = deploy_through(function, staged, s3, url, "us-east-1", tmp_path)
+    finally:
+        server.stop()
+    assert set(how) == {"analytics", "ml"}
+    for team in all_teams:
+        assert (volumes[team.volumes[0]] / "current" / "airstack_smoke.py").is_file()
+    with zipfile.ZipFile(io.BytesIO(release_zip(staged["ml"]))) as archive:
+        assert archive.namelist() == ["airstack_smoke.py"]
+        assert archive.getinfo("airstack_smoke.py").external_attr >> 16 == 0o100644
+
+
+def test_an_event_is_what_s3_sends_for_one_new_object() -> None:
+    event = s3_event("artifacts", "dags/ml/20260101T000000Z-smoke.zip", 10, "eu-west-1")
+    record = event["Records"][0]
+    assert (record["eventSource"], record["eventName"]) == ("aws:s3", "ObjectCreated:Put")
+    assert record["s3"]["object"] == {"key": "dags/ml/20260101T000000Z-smoke.zip", "size": 10}
+
+
+def test_the_image_files_land_where_the_dockerfile_copies_them(tmp_path: Path) -> None:
+    files = image_files(PROJECT_ROOT / "image" / "Dockerfile")
+    assert ("/opt/airflow/config/airflow_local_settings.py") in [target for _, target in files]
+    prepare_root(tmp_path, files)
+    assert (tmp_path / "opt/airflow/config/airstack_celery_config.py").read_text() == (
+        PROJECT_ROOT / "image" / "airstack_celery_config.py"
+    ).read_text()
+
+
+def test_the_entrypoint_skips_the_broker_check_where_the_image_does() -> None:
+    assert broker_endpoint("sqs://") == ("sqs", "localhost", None)
+    assert broker_endpoint("rediss://:t@cache.example:6380/0") == ("rediss", "cache.example", 6380)
+    assert broker_endpoint("redis://cache") == ("redis", "cache", 6379)
+
+
+def test_the_entrypoint_runs_without_airstack(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(PROJECT_ROOT / "airstack" / "smoke" / "entrypoint.py"),
+            "python",
+            "-c",
+            "print('ran')",
+        ],
+        env={"PATH": f"{tmp_path}:{os.environ['PATH']}", "CONNECTION_CHECK_MAX_COUNT": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ran"
+
+
+def test_a_task_counts_as_executed_by_the_worker_whose_output_shows_that_exact_instance() -> None:
+    from airstack.smoke.checks import _executed
+
+    line = (
+        "[info] [e46c] Executing workload in Celery: token='eyJ***' ti=TaskInstance(id=UUID('01a2'), "
+        "task_id='hello', dag_id='airstack_smoke_ml', run_id='manual__2026-11-27T03:17:50+00:00', try_number=1)"
+    )
+    assert _executed(line, "airstack_smoke_ml", "manual__2026-11-27T03:17:50+00:00", "hello")
+    assert not _executed(line, "airstack_smoke_ml", "manual__2026-11-27T03:17:51+00:00", "hello")
+    assert not _executed(line, "airstack_smoke_analytics", "manual__2026-11-27T03:17:50+00:00", "hello")
+    assert not _executed(
+        line.replace("Executing workload", "Received"),
+        "airstack_smoke_ml",
+        "manual__2026-11-27T03:17:50+00:00",
+        "hello",
+    )
+
+
+def test_a_failed_tasks_reason_is_the_last_error_its_log_shows() -> None:
+    from airstack.smoke.checks import last_error
+
+    log = "\n".join(
+        json.dumps(line)
+        for line in (
+            {"event": "Filling up the DagBag", "level": "info"},
+            {"event": "Variable not found", "level": "error", "detail": {"reason": "not_found"}},
+            {
+                "event": "Task failed with exception",
+                "level": "error",
+                "error_detail": [{"exc_type": "KeyError", "exc_value": "'data_bucket'", "frames": []}],
+            },
+            {"event": "Task instance is in failed state", "level": "info"},
+        )
+    )
+    assert last_error(log) == (
+        'Variable not found ({"reason": "not_found"}) -> Task failed with exception (KeyError: \'data_bucket\')'
+    )
+    rendered = json.dumps({"event": "Task failed", "level": "error", "exception": "Traceback ...\nKeyError: 'x'"})
+    assert last_error(rendered) == "Task failed (KeyError: 'x')"
+    assert last_error("plain\nValueError: bad\nmore") == "ValueError: bad"
+    assert last_error('{"event": "fine", "level": "info"}') == ""
