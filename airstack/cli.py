@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--sources", action="store_true", help="list every price used with its source and date")
 
     commands.add_parser("dags", help="`airstack dags release --team T ...`: check, zip and upload one team's DAGs")
+    commands.add_parser("smoke", help="run a stack's rendered Airflow locally against real stand-ins, and check it")
 
     diff = commands.add_parser("diff", help="what a change does: two stacks, or a stack against a git revision")
     diff.add_argument("stacks", nargs="+", metavar="STACK", help="BASE TARGET, or one STACK with --rev")
@@ -108,6 +109,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from airstack import dag_release
 
         return dag_release.main(argv[2:])
+    if argv[:1] == ["smoke"]:  # its own parser and exit codes (see `airstack smoke --help`)
+        from airstack import smoke
+
+        return smoke.main(argv[1:])
     args = _parser().parse_args(argv)
     out = Console(soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
     err = Console(stderr=True, soft_wrap=True)
