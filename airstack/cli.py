@@ -8,6 +8,7 @@ not start, an internal error).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -103,28 +104,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+DELEGATED = {
+    ("dags", "release"): "airstack.dag_release",  # the DAG pipeline's step: validate, zip and upload a team's DAGs
+    ("smoke",): "airstack.smoke",  # its own options and exit codes (see `airstack smoke --help`)
+}
+"""Commands with a parser of their own: everything after the command is theirs."""
+
+
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:2] == ["dags", "release"]:  # the DAG pipeline's step: validate, zip and upload one team's DAGs
-        from airstack import dag_release
-
-        return dag_release.main(argv[2:])
-    if argv[:1] == ["smoke"]:  # its own parser and exit codes (see `airstack smoke --help`)
-        from airstack import smoke
-
-        return smoke.main(argv[1:])
+    for prefix, module in DELEGATED.items():
+        if tuple(argv[: len(prefix)]) == prefix:
+            return importlib.import_module(module).main(argv[len(prefix) :])
     args = _parser().parse_args(argv)
     out = Console(soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
     err = Console(stderr=True, soft_wrap=True)
     if args.command == "validate":
         return _validate(args.stacks, out, err)
-    if args.command == "cost":
-        return _cost(args, out, err)
-    if args.command == "parity":
-        return _parity(args, out, err)
-    if args.command == "diff":
-        return _diff(args, out, err)
-    return _plan(args, out, err)
+    handlers = {"cost": _cost, "parity": _parity, "diff": _diff, "plan": _plan}
+    return handlers[args.command](args, out, err)
 
 
 def _validate(stacks: Sequence[str], out: Console, err: Console) -> int:
