@@ -49,6 +49,10 @@ class Buckets(pulumi.ComponentResource):
         self.data = self._bucket(f"{name}-data", "data", args, expiration_days=None)
         self.register_outputs({"logsBucket": self.logs.name, "dataBucket": self.data.name})
 
+    def _next(self, settings: list[pulumi.Resource]) -> pulumi.ResourceOptions:
+        """Options of the next settings resource of a bucket: after the one before it."""
+        return child(self, depends_on=settings[-1:])
+
     def _bucket(self, name: str, purpose: str, args: BucketsArgs, expiration_days: int | None) -> PrivateBucket:
         physical = pulumi.Output.from_input(args.account).apply(
             lambda account: naming.bucket_name(args.stack, purpose, account, args.region)
@@ -60,41 +64,51 @@ class Buckets(pulumi.ComponentResource):
             tags=with_tags(args.tags, **{"airstack:bucket": purpose}),
             opts=child(self, protect=args.protect),
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child(self),
+        # S3 refuses concurrent changes to one bucket's settings (OperationAborted): apply them one at a time.
+        settings: list[pulumi.Resource] = []
+        settings.append(
+            aws.s3.BucketPublicAccessBlock(
+                f"{name}-public-access",
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=self._next(settings),
+            )
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child(self),
+        settings.append(
+            aws.s3.BucketOwnershipControls(
+                f"{name}-ownership",
+                bucket=bucket.id,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                opts=self._next(settings),
+            )
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child(self),
+        settings.append(
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{name}-encryption",
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        ),
+                        bucket_key_enabled=True,
+                    )
+                ],
+                opts=self._next(settings),
+            )
         )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled" if args.versioning else "Suspended"
-            ),
-            opts=child(self),
+        settings.append(
+            aws.s3.BucketVersioning(
+                f"{name}-versioning",
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                    status="Enabled" if args.versioning else "Suspended"
+                ),
+                opts=self._next(settings),
+            )
         )
         rules = [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
@@ -126,15 +140,21 @@ class Buckets(pulumi.ComponentResource):
                     ),
                 )
             )
-        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child(self))
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket.id,
-            policy=physical.apply(
-                lambda b: deny_insecure_transport(
-                    "*", "s3:*", [naming.bucket_arn(args.region, b), f"{naming.bucket_arn(args.region, b)}/*"]
-                )
-            ),
-            opts=child(self),
+        settings.append(
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=self._next(settings)
+            )
+        )
+        settings.append(
+            aws.s3.BucketPolicy(
+                f"{name}-tls-only",
+                bucket=bucket.id,
+                policy=physical.apply(
+                    lambda b: deny_insecure_transport(
+                        "*", "s3:*", [naming.bucket_arn(args.region, b), f"{naming.bucket_arn(args.region, b)}/*"]
+                    )
+                ),
+                opts=self._next(settings),
+            )
         )
         return PrivateBucket(bucket)

@@ -17,13 +17,13 @@ from components import naming
 from components.airflow_settings import API_PORT, Endpoints
 from components.buckets import PrivateBucket
 from components.common import child, with_tags
-from components.config import StackConfig, Team
+from components.config import StackConfig
+from components.scaling import ServiceScaling, scale_service, scaled
 from components.services import SECURITY_GROUP_OF, ServiceSpec, service_specs
 from components.task_definitions import container_definition, mounts_dags, task_containers
 
 API_DISCOVERY_NAME = "api-server"
 EXECUTION_API_URL = f"http://{API_DISCOVERY_NAME}:{API_PORT}/execution/"
-IDLE_MINUTES_BEFORE_SCALE_IN = 15
 
 
 @dataclass(frozen=True)
@@ -192,16 +192,34 @@ class Compute(pulumi.ComponentResource):
             service_connect_configuration=self._service_connect(spec),
             enable_execute_command=False,
             propagate_tags="SERVICE",
-            wait_for_steady_state=False,
+            # A changed capacity provider (Spot on or off) takes effect only through a new deployment.
+            force_new_deployment=True,
+            # `up` fails when the core services never become healthy, instead of reporting success.
+            wait_for_steady_state=config.wait_for_steady_state and spec.team is None,
             tags=with_tags(args.tags, **({"airstack:team": spec.team.name} if spec.team else {})),
             opts=child(
                 self,
                 depends_on=[self._capacity, args.listener],
                 # Application Auto Scaling owns the count of scaled and hibernating services; `up` must not undo it.
-                ignore_changes=["desiredCount"] if self._scaled(spec) else None,
+                ignore_changes=["desiredCount"] if scaled(config, spec) else None,
+                # The service's name is fixed: a replacement must remove the old one first, or the names collide.
+                delete_before_replace=True,
             ),
         )
-        self._scaling(spec, name, service)
+        if scaled(config, spec):
+            scale_service(
+                ServiceScaling(
+                    parent=self,
+                    name=name,
+                    config=config,
+                    spec=spec,
+                    running=self._desired_count(spec),
+                    cluster_name=self._cluster.name,
+                    service=service,
+                    queue=args.queues[spec.team.queue_name] if spec.team else None,
+                    tags=args.tags,
+                )
+            )
         return service
 
     def _desired_count(self, spec: ServiceSpec) -> int:
@@ -225,145 +243,3 @@ class Compute(pulumi.ComponentResource):
                 )
             ],
         )
-
-    # ------------------------------------------------------------------------------------------- scaling
-
-    def _scaled(self, spec: ServiceSpec) -> bool:
-        return spec.team is not None or self._args.config.schedule.hibernate
-
-    def _scaling(self, spec: ServiceSpec, name: str, service: aws.ecs.Service) -> None:
-        config = self._args.config
-        if not self._scaled(spec):
-            return
-        low = self._desired_count(spec)
-        high = spec.team.workers.max if spec.team else low
-        target = aws.appautoscaling.Target(
-            f"{name}-scaling",
-            service_namespace="ecs",
-            scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.concat("service/", self._cluster.name, "/", service.name),
-            min_capacity=low,
-            max_capacity=high if config.services_running else 0,
-            opts=child(self),
-        )
-        if config.schedule.hibernate:
-            self._hibernation(name, target, low, high)
-        if spec.team is not None and config.services_running:
-            self._queue_scaling(spec.team, name, target)
-
-    def _hibernation(self, name: str, target: aws.appautoscaling.Target, low: int, high: int) -> None:
-        schedule = self._args.config.schedule
-        days = "MON-FRI" if schedule.weekdays_only else "*"
-        for action, clock, minimum, maximum in (
-            ("stop", schedule.stop_at, 0, 0),
-            ("start", schedule.start_at, low, high),
-        ):
-            hour, minute = (int(x) for x in clock.split(":"))
-            aws.appautoscaling.ScheduledAction(
-                f"{name}-{action}",
-                service_namespace=target.service_namespace,
-                resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension,
-                schedule=f"cron({minute} {hour} ? * {days} *)",
-                timezone=schedule.timezone,
-                scalable_target_action=aws.appautoscaling.ScheduledActionScalableTargetActionArgs(
-                    min_capacity=minimum, max_capacity=maximum
-                ),
-                opts=child(self),
-            )
-
-    def _step_policy(
-        self,
-        name: str,
-        target: aws.appautoscaling.Target,
-        adjustment_type: str,
-        cooldown: int,
-        step: aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs,
-    ) -> aws.appautoscaling.Policy:
-        return aws.appautoscaling.Policy(
-            name,
-            policy_type="StepScaling",
-            service_namespace=target.service_namespace,
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
-            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
-                adjustment_type=adjustment_type,
-                cooldown=cooldown,
-                metric_aggregation_type="Maximum",
-                step_adjustments=[step],
-            ),
-            opts=child(self),
-        )
-
-    def _queue_scaling(self, team: Team, name: str, target: aws.appautoscaling.Target) -> None:
-        """Scale out while tasks wait; scale in to the minimum only when the queue is empty and idle.
-
-        Fargate stops a task within 120 s, so scaling in while tasks run would kill them; a team's workers
-        shrink only after its queue has had nothing visible or in flight for a while.
-        """
-        queue = self._args.queues[team.queue_name]
-        scale_out = self._step_policy(
-            f"{name}-scale-out",
-            target,
-            "ChangeInCapacity",
-            cooldown=120,
-            step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-                metric_interval_lower_bound="0", scaling_adjustment=1
-            ),
-        )
-        scale_in = self._step_policy(
-            f"{name}-scale-in",
-            target,
-            "ExactCapacity",
-            cooldown=300,
-            step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-                metric_interval_upper_bound="0", scaling_adjustment=team.workers.min
-            ),
-        )
-        tags = self._args.tags
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-tasks-waiting",
-            alarm_description=f"tasks wait in the {team.queue_name} queue: add a worker",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            alarm_actions=[scale_out.arn],
-            tags=tags,
-            opts=child(self),
-        )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-queue-idle",
-            alarm_description=f"the {team.queue_name} queue is empty and nothing runs: back to the minimum",
-            evaluation_periods=IDLE_MINUTES_BEFORE_SCALE_IN,
-            threshold=0,
-            comparison_operator="LessThanOrEqualToThreshold",
-            metric_queries=[
-                _sqs_metric("visible", "ApproximateNumberOfMessagesVisible", queue.name),
-                _sqs_metric("running", "ApproximateNumberOfMessagesNotVisible", queue.name),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="busy", expression="visible + running", label="messages waiting or running", return_data=True
-                ),
-            ],
-            alarm_actions=[scale_in.arn],
-            tags=tags,
-            opts=child(self),
-        )
-
-
-def _sqs_metric(query_id: str, metric: str, queue_name: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-        id=query_id,
-        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-            namespace="AWS/SQS",
-            metric_name=metric,
-            dimensions={"QueueName": queue_name},
-            period=60,
-            stat="Maximum",
-        ),
-        return_data=False,
-    )

@@ -229,3 +229,56 @@ def test_alarms_can_publish_to_the_encrypted_alert_topic(stack_run: ProgramRun) 
     dead_letter = [a for a in alarms if "dead-letters" in a.name]
     assert len(dead_letter) == len(read_stack_file(stack_run.stack).load().teams)
     assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in dead_letter)
+
+
+# ------------------------------------------------------------------------------------ the first `up` succeeds
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_services_redeploy_on_a_capacity_change_and_do_not_collide_on_replacement(stack: str) -> None:
+    config = read_stack_file(stack).load()
+    for service in of_type(planned(stack), SERVICE):
+        assert service.inputs["forceNewDeployment"] is True, "a Spot switch needs a new deployment"
+        assert service.delete_before_replace is True, "a fixed name would collide with its own replacement"
+        core = not service.inputs["name"].startswith("worker-")
+        assert service.inputs["waitForSteadyState"] is (core and config.wait_for_steady_state)
+
+
+def test_up_waits_for_healthy_core_services_outside_dev() -> None:
+    assert read_stack_file("prod").load().wait_for_steady_state is True
+    assert read_stack_file("dev").load().wait_for_steady_state is False
+
+
+def test_hibernation_owns_the_scaling_bounds_at_night() -> None:
+    """A refresh at night reads min=max=0 from the scheduled action; `up` must not put the day's bounds back."""
+    dev = planned("dev")
+    targets = of_type(dev, "aws:appautoscaling/target:Target")
+    assert targets
+    assert all(set(t.ignore_changes) == {"minCapacity", "maxCapacity"} for t in targets)
+    assert all(not t.ignore_changes for t in of_type(planned("prod"), "aws:appautoscaling/target:Target"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_buckets_settings_are_applied_one_after_another(stack: str) -> None:
+    run = planned(stack)
+    for bucket in of_type(run, "aws:s3/bucket:Bucket"):
+        settings = [r for r in run.resources if r.type.startswith("aws:s3/bucket") and r.type != bucket.type
+                    and r.inputs.get("bucket") == bucket.outputs["id"]]  # fmt: skip
+        assert len(settings) == 6
+        order = {r.urn: i for i, r in enumerate(settings)}
+        chained = [r for r in settings if r.dependencies and set(r.dependencies) & set(order)]
+        assert len(chained) == 5, "every setting but the first waits for the one before it"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_metastore_runs_a_major_version_with_its_master_password_managed(stack: str) -> None:
+    [db] = of_type(planned(stack), DB)
+    assert db.inputs["engineVersion"] == "16"
+    assert db.inputs["autoMinorVersionUpgrade"] is True
+    assert db.inputs["manageMasterUserPassword"] is True
+    assert "password" not in db.inputs
+    assert db.inputs["port"] == 5433
+    assert db.inputs["monitoringInterval"] == 60
+    assert db.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    groups = {g.inputs["name"] for g in of_type(planned(stack), "aws:cloudwatch/logGroup:LogGroup")}
+    assert {f"/aws/rds/instance/{db.inputs['identifier']}/{e}" for e in ("postgresql", "upgrade")} <= groups
