@@ -179,6 +179,8 @@ class PolicyInfo:
     kind: str
     """``resource`` or ``stack``."""
     schema: dict[str, Any] | None
+    fix: str = ""
+    """How to fix a violation (the policy's ``remediation_steps``)."""
 
 
 def policies_of(info: Any) -> list[PolicyInfo]:
@@ -193,7 +195,8 @@ def policies_of(info: Any) -> list[PolicyInfo]:
             if p.configSchema.required:
                 schema["required"] = list(p.configSchema.required)
         kind = "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
-        found.append(PolicyInfo(p.name, p.description, PROTO_TO_LEVEL[p.enforcementLevel], kind, schema))
+        level = PROTO_TO_LEVEL[p.enforcementLevel]
+        found.append(PolicyInfo(p.name, p.description, level, kind, schema, p.remediation_steps))
     return found
 
 
