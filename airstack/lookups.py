@@ -163,6 +163,7 @@ def at(site: str | None) -> Iterator[None]:
 def _site_recording(original: Callable[..., Any], root: Path) -> Callable[..., Any]:
     if getattr(original, "__airstack_wrapped__", False):
         return original
+
     async def invoke_async(*args: Any, **kwargs: Any) -> Any:
         with at(CALL_SITE.get() or _innermost_program_site(root)):
             return await original(*args, **kwargs)

@@ -21,10 +21,10 @@ import pulumi
 
 from airstack import wire
 from airstack.lookups import STACK_REFERENCE, LookupLog, Lookups, UnansweredLookup
+from airstack.mock_resources import ACCOUNT_ID, FILLERS, engine_port
 from airstack.policy_document import PolicyDocumentError, policy_document
 from components.naming import partition_of
 
-ACCOUNT_ID = "111122223333"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
@@ -127,16 +127,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("sqs", out["name"])
             out["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{out['name']}"
             return out["url"]
-        if typ == "aws:s3/bucket:Bucket":
-            out.setdefault("bucket", f"{out.get('bucketPrefix', name + '-')}{_hex(name, length=12)}")
-            out["arn"] = f"arn:{partition_of(self.region).name}:s3:::{out['bucket']}"
-            out["bucketRegionalDomainName"] = f"{out['bucket']}.s3.{self.region}.amazonaws.com"
-            return out["bucket"]
+        fill = FILLERS.get(typ)
+        if fill is not None:
+            return fill(self.region, name, auto, out)
         if typ == "aws:rds/instance:Instance":
             out.setdefault("identifier", auto)
             out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{self.region}.rds.amazonaws.com"
-            out["port"] = 5432
-            out["endpoint"] = f"{out['address']}:5432"
+            out["port"] = _int(out.get("port"), engine_port(out.get("engine")))
+            out["endpoint"] = f"{out['address']}:{out['port']}"
             out["arn"] = self._arn("rds", f"db:{out['identifier']}")
             return f"db-{_hex(name, length=26).upper()}"
         if typ == "aws:efs/fileSystem:FileSystem":
