@@ -37,7 +37,7 @@ from pulumi.runtime.proto import resource_pb2
 from airstack import wire
 from airstack.lookups import Lookups, at, recording_call_sites, unanswered_message
 from airstack.mocks import AwsMocks
-from airstack.program_errors import describe, source_position
+from airstack.program_errors import describe, recording_error_sites, source_position
 from airstack.project import ProjectFile, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile
 
@@ -450,7 +450,12 @@ def run_program(
 
     watchdog = _Watchdog(timeout, program_dir, loop)
     try:
-        with _program_context(project.main_dir), watchdog, recording_call_sites(program_dir):
+        with (
+            _program_context(project.main_dir),
+            watchdog,
+            recording_call_sites(program_dir),
+            recording_error_sites(program_dir),
+        ):
             loop.run_until_complete(runtime_stack.run_in_stack(program))
         _raise_unanswered(mocks, monitor)
     except KeyboardInterrupt:

@@ -134,9 +134,12 @@ def _served(pack_dir: Path, python: str) -> Iterator[Analyzer]:
     """Start the pack as ``pulumi preview --policy-pack`` does and talk to it over its port."""
     resolved = str(Path(python).absolute()) if os.sep in python else shutil.which(python) or python
     command = [resolved, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)]
-    process = subprocess.Popen(
-        command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    try:
+        process = subprocess.Popen(
+            command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    except OSError as error:
+        raise PackError(f"the policy pack did not start with {python}: {error}") from None
     try:
         assert process.stdout is not None
         first = process.stdout.readline().strip()

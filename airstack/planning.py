@@ -19,13 +19,14 @@ from airstack.pack import POLICY_DIR, Analyzer, PackError, policies_of, read_pac
 from airstack.policy_selection import select
 from airstack.pricing import CostEstimate, estimate, estimate_stack
 from airstack.program_config import ProgramConfigError, assemble, missing_config_hint
+from airstack.program_env import preload_sdks
 from airstack.project import ProjectError, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile, read_stack_file
 from components.config import ConfigError, StackConfig
 
 NO_COST = (
-    "not estimated: the program runs no Airflow, and airstack's price model covers what an Airflow stack is made "
-    "of, so a total would silently leave out the rest of this program"
+    "not estimated for another program: airstack's price model covers what an airstack stack is made of, so a "
+    "total for this program would silently leave out every resource it does not price"
 )
 NOT_EXPANDED = (
     "a remote component: its provider creates its children (subnets, route tables, NAT gateways, ...) only "
@@ -64,8 +65,8 @@ class Plan:
 
     @property
     def show_cost(self) -> bool:
-        """The estimate means something for airstack's own stacks and for other programs that run Airflow."""
-        return self.config is not None or runs_airflow(self.run)
+        """The estimate (and the MWAA comparison) means something only for airstack's own stacks."""
+        return self.config is not None
 
     @property
     def not_expanded(self) -> list[Resource]:
@@ -92,15 +93,6 @@ class Plan:
             **({} if self.show_cost else {"costNote": NO_COST}),
             "outputs": self.run.outputs,
         }
-
-
-def runs_airflow(run: ProgramRun) -> bool:
-    """Whether any task definition of the run has an Airflow container (by image or AIRFLOW__ settings)."""
-    for task in run.by_type("aws:ecs/taskDefinition:TaskDefinition"):
-        text = str(task.inputs.get("containerDefinitions", ""))
-        if "AIRFLOW__" in text or "airflow" in text.lower():
-            return True
-    return False
 
 
 def _violation_order(v: Violation) -> tuple[int, str, str, str]:
@@ -218,7 +210,8 @@ def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> 
             results[index] = PlanFailure(stacks[index], *failure)
         targets = {}
     jobs = [Job(t.stack_file, program_dir, options.preview, options.timeout, lookups) for t in targets.values()]
-    outcomes = run_programs(jobs, preload=None if options.program_dir else _preload)
+    preload = _preload if options.program_dir is None else lambda: preload_sdks(program_dir)
+    outcomes = run_programs(jobs, preload=preload)
     runs: dict[int, ProgramRun] = {}
     for index, outcome in zip(targets, outcomes, strict=True):
         if isinstance(outcome, ProgramError):

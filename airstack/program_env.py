@@ -173,6 +173,34 @@ def program_requirements(program_dir: Path, extra: Sequence[str] = ()) -> Requir
     return Requirements(tuple(needed), tuple(options), tuple(declared), tuple(sources))
 
 
+def preload_sdks(program_dir: Path) -> None:
+    """Import the Pulumi SDKs another program uses (pulumi_aws, its ec2 module...) once, before forking.
+
+    Only installed ``pulumi_*`` packages and their modules: importing them has no side effects, and every stack's
+    process then starts with them loaded. The program's own modules are never imported here.
+    """
+    import ast
+    import importlib
+
+    from airstack.project import ProjectError, read_project
+
+    with contextlib.suppress(ProjectError, OSError, SyntaxError, ValueError):
+        tree = ast.parse(read_project(program_dir).main_file.read_text(encoding="utf-8"))
+        aliases = {a.asname or a.name: a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules = {name for name in aliases.values() if name.startswith("pulumi_")}
+        modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        for node in ast.walk(tree):  # `aws.ec2.Vpc(...)`: the SDK loads `pulumi_aws.ec2` on first use
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                package = aliases.get(node.value.id, "")
+                if package.startswith("pulumi_"):
+                    modules.add(f"{package}.{node.attr}")
+        for name in sorted(m for m in modules if m.startswith("pulumi_")):
+            with contextlib.suppress(Exception):
+                spec = importlib.util.find_spec(name)
+                if spec is not None and spec.origin and not spec.origin.startswith(str(program_dir)):
+                    importlib.import_module(name)
+
+
 # -------------------------------------------------------------------------------------------- environments
 
 

@@ -428,11 +428,11 @@ CASES: dict[str, Case] = {
     # a load balancer's group shared with publicly reachable compute
     "tasks with their own group": Case("sg-no-open-ingress", shared_groups(public_service("app"))),
     "public tasks share the load balancer's group": Case("sg-no-open-ingress", shared_groups(public_service("alb")),
-        ["rule https opens ports 443-443 to the internet for a load balancer, but service web, which assigns public IPs"]),
+        ["rule https opens ports 443-443 to the internet for a load balancer, but service web (public task IPs) uses the same group"]),
     "public instance shares the load balancer's group": Case("sg-no-open-ingress", shared_groups(res(
         "aws:ec2/instance:Instance", "wp", ami="ami-1", instanceType="t3.small", associatePublicIpAddress=True,
         vpcSecurityGroupIds=["alb-id"], tags=TAGS)), ["rule https opens ports 443-443 to the internet for a load "
-        "balancer, but instance wp, which has a public IP"]),
+        "balancer, but instance wp (public IP) uses the same group"]),
     # service ports behind internet-facing load balancers
     "internal nlb on 6379": Case("lb-internet-listeners-web-only", nlb_listener(6379, internal=True)),
     "internet nlb on 443": Case("lb-internet-listeners-web-only", nlb_listener(443)),

@@ -64,12 +64,12 @@ def _publicly_reachable(resources: list[PolicyResource]) -> list[tuple[PolicyRes
         if r.resource_type == SERVICE:
             network = peek(r.props, "networkConfiguration")
             if isinstance(network, Mapping) and peek(network, "assignPublicIp") is True:
-                found.append((r, "networkConfiguration", f"service {r.name}, which assigns public IPs to its tasks"))
+                found.append((r, "networkConfiguration", f"service {r.name} (public task IPs)"))
         elif r.resource_type == EC2_INSTANCE:
             public = peek(r.props, "associatePublicIpAddress")
             if public is True or (public is None and _public_subnet(r, resources)):
                 for prop in ("vpcSecurityGroupIds", "securityGroups"):
-                    found.append((r, prop, f"instance {r.name}, which has a public IP"))
+                    found.append((r, prop, f"instance {r.name} (public IP)"))
     return found
 
 
@@ -100,9 +100,10 @@ def _check_open_ingress(args: StackValidationArgs, report: ReportViolation) -> N
         where = "ports " + "-".join(str(p) for p in ports if p is not None) if any(ports) else "all ports"
         if owner in balancer_groups and _web_only(*ports):
             if owner in shared:
-                report(f"{label} opens {where} to the internet for a load balancer, but {', '.join(shared[owner])} "
-                       "uses the same group: the internet reaches it directly, bypassing the load balancer's TLS "
-                       "and rules", urn)  # fmt: skip
+                users = shared[owner]
+                report(f"{label} opens {where} to the internet for a load balancer, but {' and '.join(users)} "
+                       f"use{'s' if len(users) == 1 else ''} the same group: the internet reaches "
+                       f"{'it' if len(users) == 1 else 'them'} directly, bypassing the load balancer", urn)  # fmt: skip
             return
         report(f"{label} opens {where} to {', '.join(open_cidrs)}; only a load balancer's 443 (and 80 for the "
                "redirect) may be open to the internet", urn)  # fmt: skip

@@ -276,8 +276,8 @@ def _check_dead_letters(args: StackValidationArgs, report: ReportViolation) -> N
         if is_target or queue.urn in redriven or tags_of(queue.props).get(ROLE_TAG) == "celery-dead-letter":
             continue
         report(
-            f"queue {queue.name} has no redrivePolicy; a task message that keeps killing its worker is "
-            "redelivered forever. Give it a dead-letter queue (deadLetterTargetArn, maxReceiveCount)",
+            f"queue {queue.name} has no redrivePolicy; a message that keeps failing its consumer is redelivered "
+            "forever (and blocks or slows the queue)",
             queue.urn,
         )
 

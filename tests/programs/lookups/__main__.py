@@ -14,7 +14,25 @@ zones = aws.get_availability_zones(state="available")
 network = pulumi.StackReference("acme/network/prod")
 zone = aws.route53.get_zone(name="example.com")
 
-bucket = aws.s3.Bucket("artifacts", bucket=f"artifacts-{identity.account_id}-{region.region}")
+bucket = aws.s3.Bucket(
+    "artifacts",
+    bucket=f"artifacts-{identity.account_id}-{region.region}",
+    opts=pulumi.ResourceOptions(protect=True),
+)
+aws.s3.BucketPublicAccessBlock(
+    "artifacts",
+    bucket=bucket.id,
+    block_public_acls=True,
+    block_public_policy=True,
+    ignore_public_acls=True,
+    restrict_public_buckets=True,
+)
+aws.s3.BucketServerSideEncryptionConfiguration(
+    "artifacts",
+    bucket=bucket.id,
+    rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+)
+aws.s3.BucketVersioning("artifacts", bucket=bucket.id, versioning_configuration={"status": "Enabled"})
 
 read_only = aws.iam.get_policy_document_output(
     statements=[
