@@ -245,7 +245,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         return None
 
     def _zones(self, args: dict[str, Any]) -> dict[str, Any]:
-        prefix = "".join(part[0] for part in self.region.split("-")[:-1]) + self.region.rsplit("-", 1)[-1]
+        prefix = zone_id_prefix(self.region)
         zones = [(f"{self.region}{s}", f"{prefix}-az{i + 1}") for i, s in enumerate("abc")]
         excluded = set(args.get("excludeNames") or []) | set(args.get("excludeZoneIds") or [])
         zones = [(n, z) for n, z in zones if n not in excluded and z not in excluded]
@@ -269,6 +269,16 @@ class AwsMocks(pulumi.runtime.Mocks):
             raise UnansweredLookup(self.log.add(STACK_REFERENCE, {"name": stack}), self.lookups)
         outputs = recorded.get("outputs", {})
         return {"name": stack, "outputs": outputs, "secretOutputNames": recorded.get("secretOutputNames", [])}
+
+
+_DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "north": "n",
+               "south": "s", "east": "e", "west": "w", "central": "c", "gov": "g", "iso": "i"}  # fmt: skip
+
+
+def zone_id_prefix(region: str) -> str:
+    """``eu-west-1`` -> ``euw1``, ``ap-southeast-2`` -> ``apse2``: the prefix of AWS's zone IDs."""
+    country, *words, number = region.split("-")
+    return country + "".join(_DIRECTIONS.get(w, w[:1]) for w in words) + number
 
 
 def _parse_arn(arn: str) -> dict[str, Any]:

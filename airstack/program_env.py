@@ -180,7 +180,6 @@ def preload_sdks(program_dir: Path) -> None:
     process then starts with them loaded. The program's own modules are never imported here.
     """
     import ast
-    import importlib
 
     from airstack.project import ProjectError, read_project
 
@@ -198,7 +197,7 @@ def preload_sdks(program_dir: Path) -> None:
             with contextlib.suppress(Exception):
                 spec = importlib.util.find_spec(name)
                 if spec is not None and spec.origin and not spec.origin.startswith(str(program_dir)):
-                    importlib.import_module(name)
+                    __import__(name)
 
 
 # -------------------------------------------------------------------------------------------- environments

@@ -662,6 +662,12 @@ def test_environment_levels_come_from_the_pack_config_files(in_process: Analyzer
         ({"rds-backups": {"minimumRetentionDays": 50}}, "rds-backups.minimumRetentionDays: 50 is greater than"),
         ({"required-tags": {"requiredTags": "Owner"}}, "required-tags.requiredTags: 'Owner' is not of type 'array'"),
         ({"all": {"enforcementLevel": "loud"}}, "enforcementLevel 'loud' is not one of"),
+        ({"s3-encrypted": {"exemptions": [{"resource": "x"}]}}, "s3-encrypted.exemptions.0: 'reason' is a required"),
+        (
+            {"s3-encrypted": {"exemptions": [{"resource": "x", "reason": "  "}]}},
+            "s3-encrypted.exemptions.0.reason: '  '",
+        ),
+        ({"sqs-visibility-covers-longest-task": {"longestTaskSeconds": "8h"}}, "'8h' is not of type 'integer'"),
     ],
 )
 def test_a_bad_pack_config_is_an_error_not_the_defaults(
@@ -684,3 +690,49 @@ def test_reconcile_applies_all_then_each_policy_like_the_engine() -> None:
                 PolicyInfo("b", "", "mandatory", "stack", {"type": "object", "properties": {"n": {"default": 2}}})]  # fmt: skip
     result = reconcile_config(policies, {"all": "disabled", "b": {"enforcementLevel": "advisory", "n": 3}})
     assert (result["a"].level, result["b"].level, result["b"].properties) == ("disabled", "advisory", {"n": 3})
+
+
+def test_exempted_findings_come_back_alike_over_both_paths(in_process: Analyzer, over_grpc: Analyzer) -> None:
+    """An exemption (tag or pack config) turns findings into "exempted" with the reason, in the engine's own
+    answer (the policy is not applicable to them), so that `pulumi preview` and `airstack plan` agree."""
+    website = [*bucket_v2_parts(tags={EXEMPT: "s3-public-access-blocked, s3-versioned: a public website"},
+                                skip=("pab",)), public_read_policy()]  # fmt: skip
+    images = repository_policy(PULL)
+    config = {"all": "disabled", "s3-public-access-blocked": "mandatory", "resource-policies-not-public": {
+        "enforcementLevel": "advisory", "exemptions": [{"resource": "images-policy", "reason": "public images"}]}}  # fmt: skip
+    for preview in (False, True):
+        resources = website + images
+        run = run_of(as_first_preview(resources) if preview else resources, preview=preview)
+        local, remote = evaluate(run, in_process, config), evaluate(run, over_grpc, config)
+        assert local.violations == remote.violations == []
+        assert local.exempted == remote.exempted
+        assert [(e.policy, e.level, e.urn.rsplit("::", 1)[-1], e.reason) for e in local.exempted] == [
+            ("resource-policies-not-public", "advisory", "images-policy", "public images"),
+            ("s3-public-access-blocked", "mandatory", "site", "a public website"),
+            ("s3-public-access-blocked", "mandatory", "site", "a public website"),
+        ]
+        messages = [e.message for e in local.exempted]
+        assert "bucket site has no BucketPublicAccessBlock" in messages[1] + messages[2]
+        assert local.ran() == local.enabled, "an exempted finding is a decision, not a skipped rule"
+
+
+def test_the_exemption_tag_reads_the_same_in_airstack_and_in_the_pack() -> None:
+    from airstack import exemptions
+    from airstack_policies import EXEMPT_TAG, EXEMPTED_PREFIX
+    from airstack_policies._rules import parse_exempt_tag
+
+    assert (exemptions.EXEMPT_TAG, exemptions.EXEMPTED_PREFIX) == (EXEMPT_TAG, EXEMPTED_PREFIX)
+    for value in ("a b: why", "a,b:why: really", "a", ": why", "  a ,  b  :  x  ", "a:"):
+        assert exemptions.parse_tag(value) == parse_exempt_tag(value)
+
+
+def test_airstack_refuses_exemption_tags_that_exempt_nothing() -> None:
+    from airstack.exemptions import ExemptionError, check_tags
+
+    names = ["s3-encrypted", "s3-versioned"]
+    check_tags([res("aws:s3/bucket:Bucket", "ok", tags={EXEMPT: "s3-encrypted s3-versioned: archive"})], names)
+    for tag, problem in (("s3-encrypted", "exempts s3-encrypted without a reason"),
+                         ("s3-encryption: typo", "names s3-encryption, which the pack does not have"),
+                         (": reason only", "names no policy")):  # fmt: skip
+        with pytest.raises(ExemptionError, match=problem):
+            check_tags([res("aws:s3/bucket:Bucket", "b", tags={EXEMPT: tag})], names)
