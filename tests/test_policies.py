@@ -220,9 +220,13 @@ def with_default_tags(resource: Resource, tags: dict[str, str]) -> list[Resource
     return [provider, replace(resource, provider=f"{provider.urn}::prov-id")]
 
 
-def container_task(name: str, command: list[str] | None = None, **env: str) -> Resource:
-    container = {"name": "app", "image": "wordpress:6", "environment": [{"name": k, "value": v} for k, v in env.items()],
-                 "logConfiguration": {"logDriver": "awslogs", "options": {}}}  # fmt: skip
+def container_task(
+    name: str, command: list[str] | None = None, log_driver: str | None = "awslogs", **env: str
+) -> Resource:
+    container: dict[str, Any] = {"name": "app", "image": "wordpress:6",
+                                 "environment": [{"name": k, "value": v} for k, v in env.items()]}  # fmt: skip
+    if log_driver:
+        container["logConfiguration"] = {"logDriver": log_driver, "options": {}}
     if command is not None:
         container["command"] = command
     return res("aws:ecs/taskDefinition:TaskDefinition", name, containerDefinitions=json.dumps([container]),
@@ -458,6 +462,10 @@ CASES: dict[str, Case] = {
         ["redis-server", "--requirepass", "$REDIS_PASSWORD"])]),
     "password in the command": Case("ecs-no-plaintext-secrets", [container_task("redis",
         ["redis-server", "--requirepass", "hunter2"])], ["container app of redis has a password or token in its command line"]),
+    # any container's output leaves the task
+    "a web container shipping to splunk": Case("remote-logging-enabled", [container_task("web", log_driver="splunk")]),
+    "a web container keeping its output": Case("remote-logging-enabled", [container_task("web", log_driver=None)],
+        ["container app of web has log driver None, which keeps its output on the task's host"]),
     # tags through the provider's defaultTags
     "tags from the provider": Case("required-tags", with_default_tags(res("aws:sqs/queue:Queue", "q", tags={"Owner": "x"}),
         {k: v for k, v in TAGS.items() if k != "Owner"})),

@@ -211,6 +211,13 @@ def test_a_program_error_shows_the_programs_own_line(capsys: pytest.CaptureFixtu
     assert json.loads(out)["error"] == {"kind": "program", "message": err.strip()}
 
 
+def test_a_duplicate_urn_names_both_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, *program("duplicate_urn"))
+    main_py = PROGRAMS / "duplicate_urn" / "__main__.py"
+    assert code == 2
+    assert f"registered twice under the same parent: at {main_py}:5 and at {main_py}:6)" in err
+
+
 def test_a_missing_package_is_named_with_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, *program("missing_module"))
     assert code == 2

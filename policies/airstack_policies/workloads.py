@@ -24,6 +24,8 @@ from airstack_policies._props import (
 from airstack_policies._rules import resource_policy, stack_policy
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SHIPPING_LOG_DRIVERS = ("awslogs", "awsfirelens", "splunk", "fluentd", "gelf", "syslog")
+"""Drivers that send a container's output off the task (json-file, journald and none keep it, or drop it)."""
 SECRET = "aws:secretsmanager/secret:Secret"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 
@@ -76,9 +78,9 @@ def _check_remote_logging(args: ResourceValidationArgs, report: ReportViolation)
     for container in containers(args.props):
         label = f"container {container.get('name')} of {args.name}"
         log_driver = (container.get("logConfiguration") or {}).get("logDriver")
-        if log_driver not in ("awslogs", "awsfirelens"):
-            report(f"{label} has log driver {log_driver!r}; its output is lost with the task unless it is awslogs "
-                   "(or awsfirelens)", None)  # fmt: skip
+        if log_driver not in SHIPPING_LOG_DRIVERS:
+            report(f"{label} has log driver {log_driver!r}, which keeps its output on the task's host: it is lost "
+                   "with the task", None)  # fmt: skip
         if not is_airflow(container):
             continue
         env = environment(container)
@@ -95,8 +97,8 @@ remote_logging_enabled = resource_policy(
     name="remote-logging-enabled",
     description=(
         "Containers are volatile: what a task writes to its own disk is gone when it stops. Every container "
-        "sends its output to CloudWatch (awslogs or FireLens), and every Airflow container ships task logs to "
-        "S3 (remote logging)."
+        "sends its output off the task (awslogs, FireLens or another shipping driver), and every Airflow "
+        "container ships task logs to S3 (remote logging)."
     ),
     fix=(
         'Give each container a logConfiguration with logDriver "awslogs" (awslogs-group, awslogs-region, '
