@@ -15,6 +15,11 @@ The lookups file (YAML or JSON) lists answers; the first entry whose ``token`` i
       - token: pulumi:pulumi:StackReference      # a stack reference: its name and its outputs
         args: {name: acme/network/prod}
         result: {outputs: {vpcId: vpc-0abc}}
+      - token: aws:ec2/vpc:Vpc                   # an existing resource read with Vpc.get("shared", "vpc-0abc")
+        args: {id: vpc-0abc}
+        result: {cidrBlock: 10.0.0.0/16}
+
+A resource read with ``.get`` and not in the file gets the outputs the mocks compute (its ID, an ARN).
 """
 
 from __future__ import annotations

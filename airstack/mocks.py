@@ -74,6 +74,9 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs, _ = unwrap_secrets(dict(args.inputs))
+        recorded = self.lookups.find(args.typ, {"id": args.resource_id}) if args.resource_id else None
+        if recorded is not None:  # an existing resource read with `.get(...)` or imported: its recorded state
+            return args.resource_id, {**inputs, **recorded}
         if args.typ == STACK_REFERENCE:
             return str(inputs.get("name") or args.name), self._stack_reference(args.name, inputs)
         if args.typ == "awsx:ec2:Vpc":

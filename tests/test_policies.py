@@ -484,6 +484,11 @@ CASES: dict[str, Case] = {
         AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="3600")],
         ["but the pack config's longestTaskSeconds lets tasks run 7200 s, which needs at least 7920 s"],
         config={"sqs-visibility-covers-longest-task": {"longestTaskSeconds": 7200}}),
+    "celery's own predefined queues": Case("sqs-visibility-covers-longest-task", [queue(), res("aws:sqs/queue:Queue",
+        "short", name="short", visibilityTimeoutSeconds=700, tags={**TAGS, "airstack:longest-task-seconds": "600"}),
+        celery_task(AIRSTACK_CELERY_PREDEFINED_QUEUES=None, AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="700",
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__PREDEFINED_QUEUES=json.dumps({"default": {
+            "url": "https://sqs.eu-west-1.amazonaws.com/1/short"}}))]),
     "redis without a task timeout": Case("airflow-task-timeout-bounded", [celery_task(
         AIRFLOW__CELERY__BROKER_URL="rediss://cache:6380/0")], ["has AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT=None"]),
 }  # fmt: skip

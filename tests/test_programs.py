@@ -166,6 +166,7 @@ def test_lookups_are_computed_or_answered_from_the_file(plans: dict[tuple[str, b
     assert outputs["zones"] == ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
     assert outputs["zoneId"] == "Z0EXAMPLE123"
     assert outputs["subnets"] == ["subnet-01", "subnet-02"]
+    assert outputs["sharedCidr"] == "10.40.0.0/16", "a resource read with .get, from the lookups file"
     assert outputs["assume"] == {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}  # fmt: skip
     run = plans["lookups", False].run

@@ -23,6 +23,7 @@ from airstack_policies._props import (
     SQS_MAX_VISIBILITY_SECONDS,
     TASK_DEFINITION,
     TASK_TIMEOUT_ENV,
+    TRANSPORT_OPTIONS_PREFIX,
     UNKNOWN,
     VISIBILITY_ENV,
     as_int,
@@ -162,11 +163,20 @@ def _check_celery_processes(
 
 
 def _queues_of(env: dict[str, str], queues: list[Any]) -> list[Any]:
-    """The queues a process names in its predefined queues, matched by URL or, before they exist, by name."""
-    mapping = as_json(env.get(QUEUES_ENV, ""))
-    if not isinstance(mapping, dict):
+    """The queues a process names in its predefined queues, matched by URL or, before they exist, by name.
+
+    airstack's own setting maps names to URLs; Celery's (``..._TRANSPORT_OPTIONS__PREDEFINED_QUEUES``) maps
+    names to ``{"url": ...}``.
+    """
+    urls: set[str] = set()
+    for name in (QUEUES_ENV, f"{TRANSPORT_OPTIONS_PREFIX}PREDEFINED_QUEUES"):
+        mapping = as_json(env.get(name, ""))
+        for value in mapping.values() if isinstance(mapping, dict) else []:
+            url = value.get("url") if isinstance(value, dict) else value
+            if url:
+                urls.add(str(url))
+    if not urls:
         return []
-    urls = {str(u) for u in mapping.values()}
     found = []
     for queue in queues:
         url, name = peek(queue.props, "url"), peek(queue.props, "name")

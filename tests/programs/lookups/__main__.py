@@ -71,9 +71,11 @@ assume = aws.iam.get_policy_document(
 )
 aws.iam.Role("task", assume_role_policy=assume.json)
 
+shared_vpc = aws.ec2.Vpc.get("shared", "vpc-0a1b2c3d4e5f")
 aws.ec2.SecurityGroup("app", vpc_id=network.get_output("vpcId"), description="app")
 
 pulumi.export("zones", zones.names)
 pulumi.export("zoneId", zone.zone_id)
 pulumi.export("subnets", network.get_output("privateSubnetIds"))
 pulumi.export("assume", json.loads(assume.json))
+pulumi.export("sharedCidr", shared_vpc.cidr_block)
