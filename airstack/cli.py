@@ -175,6 +175,9 @@ def _fail(args: argparse.Namespace, fmt: str, err: Console, kind: str, message: 
 
 def _plan(args: argparse.Namespace, out: Console, err: Console, argv: list[str]) -> int:
     fmt = args.format or ("json" if args.json else "table")
+    if args.with_ and not args.program:
+        return _fail(args, fmt, err, "requirements", "--with adds packages for another program: use it with --program",
+                     EXIT_INVALID)  # fmt: skip
     if args.program and not os.environ.get(INSIDE_ENV):
         try:
             requirements = program_requirements(args.program.resolve(), args.with_)

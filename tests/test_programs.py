@@ -258,6 +258,12 @@ def test_a_key_under_another_project_name_is_pointed_out(capsys: pytest.CaptureF
     assert "the stack file sets store:queueName, but this project is named 'shop'" in err
 
 
+def test_with_belongs_to_another_program(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "plan", "dev", "--with", "requests")
+    assert code == 2
+    assert "--with adds packages for another program: use it with --program" in err
+
+
 def test_a_bad_config_argument_is_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, *program("main_subdir", "--config", "encrypted"))
     assert code == 2
