@@ -173,20 +173,29 @@ def _fail(args: argparse.Namespace, fmt: str, err: Console, kind: str, message: 
     return code
 
 
-def _plan(args: argparse.Namespace, out: Console, err: Console, argv: list[str]) -> int:
-    fmt = args.format or ("json" if args.json else "table")
+def _in_program_environment(args: argparse.Namespace, fmt: str, err: Console, argv: list[str]) -> int | None:
+    """The exit code of the plan run in the program's own environment, or None to plan right here."""
     if args.with_ and not args.program:
         return _fail(args, fmt, err, "requirements", "--with adds packages for another program: use it with --program",
                      EXIT_INVALID)  # fmt: skip
-    if args.program and not os.environ.get(INSIDE_ENV):
-        try:
-            requirements = program_requirements(args.program.resolve(), args.with_)
-            if not requirements.satisfied:
-                err.print(f"the program needs {', '.join(requirements.needed)}: planning it in a cached environment "
-                          "with them", markup=False, highlight=False)  # fmt: skip
-                return run_inside(ensure_environment(requirements, args.program.resolve()), argv)
-        except EnvironmentProblem as error:
-            return _fail(args, fmt, err, "requirements", str(error), error.exit_code)
+    if not args.program or os.environ.get(INSIDE_ENV):
+        return None
+    try:
+        requirements = program_requirements(args.program.resolve(), args.with_)
+        if requirements.satisfied:
+            return None
+        err.print(f"the program needs {', '.join(requirements.needed)}: planning it in a cached environment with "
+                  "them", markup=False, highlight=False)  # fmt: skip
+        return run_inside(ensure_environment(requirements, args.program.resolve()), argv)
+    except EnvironmentProblem as error:
+        return _fail(args, fmt, err, "requirements", str(error), error.exit_code)
+
+
+def _plan(args: argparse.Namespace, out: Console, err: Console, argv: list[str]) -> int:
+    fmt = args.format or ("json" if args.json else "table")
+    elsewhere = _in_program_environment(args, fmt, err, argv)
+    if elsewhere is not None:
+        return elsewhere
     try:
         overrides = tuple(parse_assignments(args.config))
     except ProgramConfigError as error:
