@@ -18,6 +18,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
 from airstack import wire
+from airstack.exemptions import Exempted, exempted_findings
 from airstack.offline import ProgramRun, Resource
 from airstack.pack import (
     PROTO_TO_LEVEL,
@@ -41,6 +42,8 @@ class Violation:
     message: str
     """The rule's own message (the engine prints it after the policy's description)."""
     description: str = ""
+    fix: str = ""
+    """How to fix it: the policy's remediation steps."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class Violation:
             "urn": self.urn,
             "message": self.message,
             "description": self.description,
+            "fix": self.fix,
         }
 
 
@@ -79,6 +83,11 @@ class Analysis:
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.level == "mandatory"]
+
+    @property
+    def exempted(self) -> list[Exempted]:
+        """Findings the pack did not report because the resource is exempted from the policy, with the reason."""
+        return exempted_findings(self.not_applicable, {name: c.level for name, c in self.config.items()})
 
     def ran(self) -> list[str]:
         """Enabled policies that decided everywhere (none of their evaluations was skipped)."""
@@ -215,6 +224,7 @@ def evaluate(
     analyzer.Configure(configure_request(config))
     analyzer.ConfigureStack(stack_configure_request(run, secret_keys))
     analysis = Analysis(policies=policies, config=config)
+    fixes = {p.name: p.fix for p in policies}
 
     def read(response: Any, urn_for: Any, resource_urn: str | None) -> None:
         for diagnostic in response.diagnostics:
@@ -224,7 +234,8 @@ def evaluate(
                 analysis.skipped.append(Skipped(diagnostic.policyName, resource_urn, reason))
                 continue
             urn = urn_for(diagnostic.urn)
-            violation = Violation(diagnostic.policyName, _level(diagnostic), urn, message, diagnostic.description)
+            violation = Violation(diagnostic.policyName, _level(diagnostic), urn, message, diagnostic.description,
+                                  fixes.get(diagnostic.policyName, ""))  # fmt: skip
             analysis.violations.append(violation)
         for item in response.not_applicable:
             analysis.not_applicable.append((item.policy_name, resource_urn or "", item.reason))

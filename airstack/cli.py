@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +24,10 @@ from airstack.pack import PackError
 from airstack.parity import parity
 from airstack.plan_view import print_plan
 from airstack.planning import Plan, PlanFailure, PlanOptions, plan_stacks
+from airstack.policy_selection import parse_names
 from airstack.pricing import render_estimate
+from airstack.program_config import ProgramConfigError, parse_assignments
+from airstack.program_env import INSIDE_ENV, EnvironmentProblem, ensure_environment, program_requirements, run_inside
 from airstack.stackfile import STACK_NAMES, read_stack_file
 from components.config import ConfigError
 
@@ -31,13 +35,24 @@ EXIT_OK, EXIT_VIOLATION, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 DESCRIPTION = "Plan and validate airstack stacks where there is no cloud account or Pulumi CLI."
 PACK_PYTHON_ENV = "AIRSTACK_PACK_PYTHON"
 FORMATS = ("table", "json", "github", "sarif")
+EXIT_CODES = """exit codes:
+  0  clean: no mandatory violation (advisory ones may be reported)
+  1  a mandatory policy violation
+  2  the input cannot be planned: an invalid stack config, pack config, lookups file or exemption, a failing,
+     hanging or inconsistent program, a lookup nothing answered, requirements that cannot be installed
+  3  airstack itself could not run (the policy pack did not start, uv is missing, an internal error)"""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airstack", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    plan = commands.add_parser("plan", help="run the program under mocks, check the policy pack, price the stack")
+    plan = commands.add_parser(
+        "plan",
+        help="run the program under mocks, check the policy pack, price the stack",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     plan.add_argument("stacks", nargs="+", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
     plan.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several stacks)")
     plan.add_argument(
@@ -53,7 +68,34 @@ def _parser() -> argparse.ArgumentParser:
         help="plan as the first `pulumi preview` of a new stack sees it: computed outputs (ids, ARNs) unknown",
     )
     plan.add_argument("--program", type=Path, metavar="DIR", help="plan another Pulumi Python program instead")
+    plan.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="a package the program needs besides its requirements.txt/pyproject.toml (repeatable); what airstack's "
+        "environment lacks is installed with uv into a cached environment (AIRSTACK_CACHE_DIR)",
+    )
+    plan.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a config value as `pulumi config set KEY VALUE` would (a KEY without ':' is the project's)",
+    )
+    plan.add_argument(
+        "--lookups",
+        type=Path,
+        metavar="FILE",
+        help="recorded answers to the program's lookups (YAML/JSON: lookups: [{token, args, result}]); a lookup "
+        "that is neither computed offline nor answered here fails the plan with exit 2",
+    )
     plan.add_argument("--policy-config", type=Path, metavar="FILE", help="pack config (default policies/<env>.json)")
+    plan.add_argument("--only", action="append", default=[], metavar="POLICY,...", help="evaluate only these policies")
+    plan.add_argument(
+        "--skip", action="append", default=[], metavar="POLICY,...", help="do not evaluate these policies"
+    )
     plan.add_argument(
         "--pack-python",
         metavar="PYTHON",
@@ -102,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `airstack plan dev | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception:  # noqa: BLE001 (CI must tell "airstack broke" from "the stack has violations")
+        traceback.print_exc()
+        print("airstack could not run: an internal error (the traceback above); exit 3", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 DELEGATED = {
@@ -121,7 +167,9 @@ def _main(argv: Sequence[str] | None) -> int:
     err = Console(stderr=True, soft_wrap=True)
     if args.command == "validate":
         return _validate(args.stacks, out, err)
-    handlers = {"cost": _cost, "parity": _parity, "diff": _diff, "plan": _plan}
+    if args.command == "plan":
+        return _plan(args, out, err, argv)
+    handlers = {"cost": _cost, "parity": _parity, "diff": _diff}
     return handlers[args.command](args, out, err)
 
 
@@ -141,14 +189,50 @@ def _validate(stacks: Sequence[str], out: Console, err: Console) -> int:
     return code
 
 
-def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+def _fail(args: argparse.Namespace, fmt: str, err: Console, kind: str, message: str, code: int) -> int:
+    err.print(message, markup=False, highlight=False)
+    if fmt == "json":
+        _emit(args, json.dumps({"stack": None, "error": {"kind": kind, "message": message}}, indent=2))
+    return code
+
+
+def _in_program_environment(args: argparse.Namespace, fmt: str, err: Console, argv: list[str]) -> int | None:
+    """The exit code of the plan run in the program's own environment, or None to plan right here."""
+    if args.with_ and not args.program:
+        return _fail(args, fmt, err, "requirements", "--with adds packages for another program: use it with --program",
+                     EXIT_INVALID)  # fmt: skip
+    if not args.program or os.environ.get(INSIDE_ENV):
+        return None
+    try:
+        requirements = program_requirements(args.program.resolve(), args.with_)
+        if requirements.satisfied:
+            return None
+        err.print(f"the program needs {', '.join(requirements.needed)}: planning it in a cached environment with "
+                  "them", markup=False, highlight=False)  # fmt: skip
+        return run_inside(ensure_environment(requirements, args.program.resolve()), argv)
+    except EnvironmentProblem as error:
+        return _fail(args, fmt, err, "requirements", str(error), error.exit_code)
+
+
+def _plan(args: argparse.Namespace, out: Console, err: Console, argv: list[str]) -> int:
     fmt = args.format or ("json" if args.json else "table")
+    elsewhere = _in_program_environment(args, fmt, err, argv)
+    if elsewhere is not None:
+        return elsewhere
+    try:
+        overrides = tuple(parse_assignments(args.config))
+    except ProgramConfigError as error:
+        return _fail(args, fmt, err, "config", str(error), EXIT_INVALID)
     options = PlanOptions(
         preview=args.preview,
         timeout=args.timeout,
         pack_python=args.pack_python,
         program_dir=args.program,
         policy_config=args.policy_config,
+        lookups=args.lookups,
+        config=overrides,
+        only=tuple(parse_names(args.only)),
+        skip=tuple(parse_names(args.skip)),
     )
     try:
         results = plan_stacks(args.stacks, options)

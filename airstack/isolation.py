@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from airstack.lookups import Lookups
 from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError, ProgramRun, run_program
 from airstack.stackfile import PROJECT_ROOT, StackFile
 
@@ -33,6 +34,7 @@ class Job:
     program_dir: Path = PROJECT_ROOT
     preview: bool = False
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    lookups: Lookups | None = None
 
 
 Outcome = ProgramRun | ProgramError
@@ -40,7 +42,8 @@ Outcome = ProgramRun | ProgramError
 
 def _run(job: Job) -> Outcome:
     try:
-        return run_program(job.stack_file, job.program_dir, preview=job.preview, timeout=job.timeout)
+        return run_program(job.stack_file, job.program_dir, preview=job.preview, timeout=job.timeout,
+                           lookups=job.lookups)  # fmt: skip
     except ProgramError as error:
         return error
 

@@ -3,20 +3,28 @@
 ``answer`` is what the offline monitor calls: after ``pulumi up`` every output is known; on the first preview
 of a new stack a provider knows only what it was given, so every computed output (ids, ARNs, URLs,
 endpoints) is unknown, and so are all outputs of a remote component, whose children do not exist yet.
+
+``call`` answers the program's lookups: from the lookups file first (recorded results), else computed where
+the lookup is pure (policy documents, partition, region, zones, caller identity, ARNs, default tags), else it
+raises ``UnansweredLookup`` and logs the lookup, so that the run fails naming it instead of going on with an
+empty result.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 import pulumi
 
 from airstack import wire
+from airstack.lookups import STACK_REFERENCE, LookupLog, Lookups, UnansweredLookup
+from airstack.mock_resources import ACCOUNT_ID, FILLERS, engine_port
+from airstack.policy_document import PolicyDocumentError, policy_document
 from components.naming import partition_of
 
-ACCOUNT_ID = "111122223333"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
@@ -55,13 +63,22 @@ def _int(value: Any, default: int) -> int:
 
 
 class AwsMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, lookups: Lookups | None = None, config: dict[str, str] | None = None) -> None:
         self.region = region
+        self.lookups = lookups or Lookups()
+        self.config = config or {}
+        self.log = LookupLog()
+        """Lookups that neither the lookups file nor a computation answered (the run fails with them)."""
 
     # ---------------------------------------------------------------------------------------- resources
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs, _ = unwrap_secrets(dict(args.inputs))
+        recorded = self.lookups.find(args.typ, {"id": args.resource_id}) if args.resource_id else None
+        if recorded is not None:  # an existing resource read with `.get(...)` or imported: its recorded state
+            return args.resource_id, {**inputs, **recorded}
+        if args.typ == STACK_REFERENCE:
+            return str(inputs.get("name") or args.name), self._stack_reference(args.name, inputs)
         if args.typ == "awsx:ec2:Vpc":
             return f"{args.name}", self._vpc(args.name, inputs)
         if not args.custom:
@@ -113,15 +130,13 @@ class AwsMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("sqs", out["name"])
             out["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{out['name']}"
             return out["url"]
-        if typ == "aws:s3/bucket:Bucket":
-            out.setdefault("bucket", f"{out.get('bucketPrefix', name + '-')}{_hex(name, length=12)}")
-            out["arn"] = f"arn:{partition_of(self.region).name}:s3:::{out['bucket']}"
-            out["bucketRegionalDomainName"] = f"{out['bucket']}.s3.{self.region}.amazonaws.com"
-            return out["bucket"]
+        fill = FILLERS.get(typ)
+        if fill is not None:
+            return fill(self.region, name, auto, out)
         if typ == "aws:rds/instance:Instance":
             out.setdefault("identifier", auto)
             out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{self.region}.rds.amazonaws.com"
-            out["port"] = port = _int(out.get("port"), 5432)
+            out["port"] = port = _int(out.get("port"), engine_port(out.get("engine")))
             out["endpoint"] = f"{out['address']}:{port}"
             if out.get("manageMasterUserPassword"):
                 secret = f"rds!db-{_hex('rds', name, length=8)}-{_hex('rds2', name, length=4)}"
@@ -214,21 +229,83 @@ class AwsMocks(pulumi.runtime.Mocks):
     # -------------------------------------------------------------------------------------------- calls
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:{partition_of(self.region).name}:iam::{ACCOUNT_ID}:user/airstack-offline",
-                "userId": "AIDAOFFLINE",
-                "id": ACCOUNT_ID,
-            }, []
-        if args.token == "aws:index/getPartition:getPartition":
-            partition = partition_of(self.region)
+        """A lookup's result: recorded in the lookups file, else computed where pure; never an empty guess."""
+        inputs = dict(args.args)
+        recorded = self.lookups.find(args.token, inputs)
+        if recorded is not None:
+            return recorded, []
+        computed = self._computed(args.token, inputs)
+        if computed is not None:
+            return computed, []
+        raise UnansweredLookup(self.log.add(args.token, inputs), self.lookups)
+
+    def _computed(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:  # noqa: PLR0911
+        partition = partition_of(self.region)
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            try:
+                return policy_document(args)
+            except PolicyDocumentError as error:
+                raise ValueError(f"invalid arguments to aws.iam.get_policy_document: {error}") from None
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:{partition.name}:iam::{ACCOUNT_ID}:user/airstack-offline",
+                    "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}  # fmt: skip
+        if token == "aws:index/getPartition:getPartition":
             reverse = ".".join(reversed(partition.dns_suffix.split(".")))
             return {"partition": partition.name, "dnsSuffix": partition.dns_suffix, "reverseDnsPrefix": reverse,
-                    "id": partition.name}, []  # fmt: skip
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, []
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{s}" for s in "abc"]
-            return {"names": names, "zoneIds": names, "id": self.region}, []
-        return {}, []
+                    "id": partition.name}  # fmt: skip
+        if token == "aws:index/getRegion:getRegion":
+            region = str(args.get("region") or args.get("name") or self.region)
+            return {"name": region, "region": region, "id": region, "description": region,
+                    "endpoint": f"ec2.{region}.{partition_of(region).dns_suffix}"}  # fmt: skip
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return self._zones(args)
+        if token == "aws:index/getArn:getArn":
+            return _parse_arn(str(args.get("arn", "")))
+        if token == "aws:index/getDefaultTags:getDefaultTags":
+            return {"tags": self.default_tags(), "id": partition.name}
+        return None
+
+    def _zones(self, args: dict[str, Any]) -> dict[str, Any]:
+        prefix = zone_id_prefix(self.region)
+        zones = [(f"{self.region}{s}", f"{prefix}-az{i + 1}") for i, s in enumerate("abc")]
+        excluded = set(args.get("excludeNames") or []) | set(args.get("excludeZoneIds") or [])
+        zones = [(n, z) for n, z in zones if n not in excluded and z not in excluded]
+        return {"names": [n for n, _ in zones], "zoneIds": [z for _, z in zones],
+                "groupNames": [self.region for _ in zones], "id": self.region}  # fmt: skip
+
+    def default_tags(self) -> dict[str, str]:
+        """``aws:defaultTags`` of the stack config (``{"tags": {...}}``), as the default provider applies them."""
+        raw = self.config.get("aws:defaultTags")
+        try:
+            value = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        tags = value.get("tags") if isinstance(value, dict) else None
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+    def _stack_reference(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        stack = str(inputs.get("name") or name)
+        recorded = self.lookups.find(STACK_REFERENCE, {"name": stack})
+        if recorded is None:
+            raise UnansweredLookup(self.log.add(STACK_REFERENCE, {"name": stack}), self.lookups)
+        outputs = recorded.get("outputs", {})
+        return {"name": stack, "outputs": outputs, "secretOutputNames": recorded.get("secretOutputNames", [])}
+
+
+_DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "north": "n",
+               "south": "s", "east": "e", "west": "w", "central": "c", "gov": "g", "iso": "i"}  # fmt: skip
+
+
+def zone_id_prefix(region: str) -> str:
+    """``eu-west-1`` -> ``euw1``, ``ap-southeast-2`` -> ``apse2``: the prefix of AWS's zone IDs."""
+    country, *words, number = region.split("-")
+    return country + "".join(_DIRECTIONS.get(w, w[:1]) for w in words) + number
+
+
+def _parse_arn(arn: str) -> dict[str, Any]:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise ValueError(f"aws.get_arn: {arn!r} is not an ARN (arn:partition:service:region:account:resource)")
+    _, partition, service, region, account, resource = parts
+    return {"arn": arn, "partition": partition, "service": service, "region": region, "account": account,
+            "resource": resource, "id": arn}  # fmt: skip

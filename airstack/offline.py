@@ -35,7 +35,9 @@ from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.proto import resource_pb2
 
 from airstack import wire
+from airstack.lookups import Lookups, at, recording_call_sites, unanswered_message
 from airstack.mocks import AwsMocks
+from airstack.program_errors import describe, recording_error_sites, source_position
 from airstack.project import ProjectFile, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile
 
@@ -71,6 +73,8 @@ class Resource:
     retain_on_delete: bool = False
     aliases: tuple[str, ...] = ()
     id: str | None = None
+    source: str | None = None
+    """Where the program registered it (``file:line``), as the SDK reports it."""
 
     @cached_property
     def inputs(self) -> dict[str, Any]:
@@ -129,13 +133,15 @@ class ProgramRun:
 class ProgramError(Exception):
     """The program failed; for a ``pulumi.RunError`` the message is the program's own, without traceback."""
 
-    def __init__(self, message: str, resources_registered: int = 0) -> None:
+    def __init__(self, message: str, resources_registered: int = 0, kind: str = "program") -> None:
         super().__init__(message)
         self.resources_registered = resources_registered
         """Resources the program had registered before it failed (besides its stack)."""
+        self.kind = kind
+        """``program``, or ``lookup`` when it made lookups that nothing answered."""
 
-    def __reduce__(self) -> tuple[type[ProgramError], tuple[str, int]]:
-        return (type(self), (str(self), self.resources_registered))
+    def __reduce__(self) -> tuple[type[ProgramError], tuple[str, int, str]]:
+        return (type(self), (str(self), self.resources_registered, self.kind))
 
 
 class DuplicateUrnError(Exception):
@@ -209,11 +215,15 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self._urn(request.parent, request.type, request.name)
         inputs = _struct_dict(request.object)
+        source = source_position(request.sourcePosition)
         with self._lock:
             if urn in self.records:
+                first = self.records[urn].source
                 raise DuplicateUrnError(
                     f"Duplicate resource URN '{urn}'; try giving it a unique name (a resource of type "
-                    f"{request.type} named {request.name!r} is registered twice under the same parent)"
+                    f"{request.type} named {request.name!r} is registered twice under the same parent"
+                    + (f": at {first} and at {source}" if first and source else "")
+                    + ")"
                 )
             # Reserve the URN before answering, so that two concurrent registrations cannot both pass.
             self.records[urn] = Resource(urn=urn, type=request.type, name=request.name, parent=None, custom=False,
@@ -240,6 +250,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
             delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
             retain_on_delete=bool(request.retainOnDelete),
             aliases=tuple(request.aliasURNs),
+            source=source,
         )
         if request.type == STACK_TYPE:
             with self._lock:
@@ -294,7 +305,8 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         args = runtime_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=props, provider=request.provider, resource_id=request.id
         )
-        resource_id, state = self.aws.answer(args, preview=False)
+        with at(source_position(request.sourcePosition)):  # a StackReference is a lookup: say where it was made
+            resource_id, state = self.aws.answer(args, preview=False)
         with self._lock:
             self.records[urn] = Resource(
                 urn=urn, type=request.type, name=request.name, parent=request.parent or None, custom=True,
@@ -418,16 +430,18 @@ def run_program(
     *,
     preview: bool = False,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    lookups: Lookups | None = None,
 ) -> ProgramRun:
     """Run the program under mocks with ``stack_file``'s config; raise ProgramError on failure.
 
     ``preview=False`` records the stack as after ``pulumi up`` (every output known); ``preview=True`` as the
-    first ``pulumi preview`` of a new stack sees it (computed outputs unknown).
+    first ``pulumi preview`` of a new stack sees it (computed outputs unknown). ``lookups`` answers the
+    program's lookups that cannot be computed; any other fails the run (kind ``lookup``).
     """
     program_dir = program_dir.resolve()
     project: ProjectFile = read_project(program_dir)
     config = dict(stack_file.config)
-    mocks = AwsMocks(config.get("aws:region", "us-east-1"))
+    mocks = AwsMocks(config.get("aws:region", "us-east-1"), lookups, config)
     monitor = _RecordingMonitor(mocks, stack_file.stack, project.name, config, preview)
 
     loop = asyncio.new_event_loop()
@@ -442,8 +456,14 @@ def run_program(
 
     watchdog = _Watchdog(timeout, program_dir, loop)
     try:
-        with _program_context(project.main_dir), watchdog:
+        with (
+            _program_context(project.main_dir),
+            watchdog,
+            recording_call_sites(program_dir),
+            recording_error_sites(program_dir),
+        ):
             loop.run_until_complete(runtime_stack.run_in_stack(program))
+        _raise_unanswered(mocks, monitor)
     except KeyboardInterrupt:
         if not watchdog.fired:
             raise
@@ -451,12 +471,16 @@ def run_program(
         raise ProgramError(
             f"the program did not finish within {timeout:g} s; it was waiting at {where}", _registered(monitor)
         ) from None
+    except ProgramError:
+        raise
     except pulumi.RunError as error:
+        _raise_unanswered(mocks, monitor)
         raise ProgramError(str(error), _registered(monitor)) from None
     except DuplicateUrnError as error:
         raise ProgramError(str(error), _registered(monitor)) from None
     except Exception as error:
-        raise ProgramError(_describe(error, program_dir), _registered(monitor)) from error
+        _raise_unanswered(mocks, monitor)  # the lookup nothing answered is why the program failed
+        raise ProgramError(describe(error, program_dir), _registered(monitor)) from error
     finally:
         _close(loop)
         runtime_config.set_all_config({}, [])
@@ -508,12 +532,11 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(None)
 
 
-def _describe(error: BaseException, program_dir: Path) -> str:
-    """The error with the program's own innermost file:line, not the SDK's."""
-    root = str(program_dir)
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(root)]
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"
+def _raise_unanswered(mocks: AwsMocks, monitor: _RecordingMonitor) -> None:
+    """Fail a run that made lookups nothing answered, even one that caught the error and carried on."""
+    if mocks.log.unanswered:
+        message = unanswered_message(mocks.log.unanswered, mocks.lookups)
+        raise ProgramError(message, _registered(monitor), kind="lookup")
 
 
 def _registered(monitor: _RecordingMonitor) -> int:

@@ -134,9 +134,12 @@ def _served(pack_dir: Path, python: str) -> Iterator[Analyzer]:
     """Start the pack as ``pulumi preview --policy-pack`` does and talk to it over its port."""
     resolved = str(Path(python).absolute()) if os.sep in python else shutil.which(python) or python
     command = [resolved, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)]
-    process = subprocess.Popen(
-        command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    try:
+        process = subprocess.Popen(
+            command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    except OSError as error:
+        raise PackError(f"the policy pack did not start with {python}: {error}") from None
     try:
         assert process.stdout is not None
         first = process.stdout.readline().strip()
@@ -179,6 +182,8 @@ class PolicyInfo:
     kind: str
     """``resource`` or ``stack``."""
     schema: dict[str, Any] | None
+    fix: str = ""
+    """How to fix a violation (the policy's ``remediation_steps``)."""
 
 
 def policies_of(info: Any) -> list[PolicyInfo]:
@@ -193,7 +198,8 @@ def policies_of(info: Any) -> list[PolicyInfo]:
             if p.configSchema.required:
                 schema["required"] = list(p.configSchema.required)
         kind = "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
-        found.append(PolicyInfo(p.name, p.description, PROTO_TO_LEVEL[p.enforcementLevel], kind, schema))
+        level = PROTO_TO_LEVEL[p.enforcementLevel]
+        found.append(PolicyInfo(p.name, p.description, level, kind, schema, p.remediation_steps))
     return found
 
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from airstack.offline import Resource
-from airstack.planning import Plan
+from airstack.planning import NO_COST, Plan
 from airstack.pricing import render_estimate
 
 
@@ -59,6 +59,16 @@ def print_plan(plan: Plan, out: Console) -> None:
             f"[yellow]Not checked offline:[/yellow] {remote.name} ({remote.type}) is a remote component; its "
             "children exist only under the real engine and the pack judges them at `pulumi preview`."
         )
+    _print_policy_results(plan, out)
+    if plan.show_cost:
+        out.print(render_estimate(plan.cost))
+    else:
+        out.print(f"[dim]Cost: {NO_COST}.[/dim]")
+    if plan.run.outputs:
+        out.print(f"[dim]Outputs: {', '.join(sorted(plan.run.outputs))}[/dim]\n")
+
+
+def _print_policy_results(plan: Plan, out: Console) -> None:
     if plan.violations:
         table = Table(title="Policy violations", show_lines=False, expand=False)
         for column in ("level", "policy", "resource", "message"):
@@ -67,9 +77,17 @@ def print_plan(plan: Plan, out: Console) -> None:
             colour = "red" if v.level == "mandatory" else "yellow"
             table.add_row(f"[{colour}]{v.level}[/{colour}]", v.policy, v.urn.split("::")[-1], v.message)
         out.print(table)
+        _print_fixes(plan, out)
     else:
         ran = len(plan.analysis.ran())
         out.print(f"[green]Policy pack: no violations[/green] ({ran} of {len(plan.analysis.enabled)} rules decided)")
+    if plan.exempted:
+        table = Table(title="Exempted (intentional exceptions, with their reasons)", expand=False)
+        for column in ("level", "policy", "resource", "finding", "reason"):
+            table.add_column(column, overflow="fold")
+        for e in plan.exempted:
+            table.add_row(f"[dim]{e.level}[/dim]", e.policy, e.urn.split("::")[-1], e.message, e.reason)
+        out.print(table)
     if plan.skipped:
         table = Table(title="Could not decide during preview (values not known yet)", expand=False)
         for column in ("policy", "resource", "reason"):
@@ -78,6 +96,13 @@ def print_plan(plan: Plan, out: Console) -> None:
             table.add_row(s.policy, (s.urn or "stack").split("::")[-1], s.reason)
         out.print(table)
 
-    out.print(render_estimate(plan.cost))
-    if plan.run.outputs:
-        out.print(f"[dim]Outputs: {', '.join(sorted(plan.run.outputs))}[/dim]\n")
+
+def _print_fixes(plan: Plan, out: Console) -> None:
+    """Each violated policy once: why it matters and how to fix it."""
+    seen: dict[str, tuple[str, str]] = {}
+    for v in sorted(plan.violations, key=lambda v: v.policy):
+        seen.setdefault(v.policy, (v.description, v.fix))
+    for policy, (description, fix) in seen.items():
+        out.print(f"[bold]{policy}[/bold]: {description}", soft_wrap=True)
+        if fix:
+            out.print(f"  [green]How to fix:[/green] {fix}", soft_wrap=True)

@@ -7,16 +7,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import empty_pb2
+
 from airstack import wire
 from airstack.analysis import Analysis, Skipped, Violation, evaluate
+from airstack.exemptions import Exempted, ExemptionError, check_tags
 from airstack.isolation import Job, run_programs
+from airstack.lookups import Lookups, LookupsError, read_lookups
 from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError, ProgramRun, Resource
-from airstack.pack import POLICY_DIR, Analyzer, PackError, read_pack_config, start_pack
+from airstack.pack import POLICY_DIR, Analyzer, PackError, policies_of, read_pack_config, start_pack
+from airstack.policy_selection import select
 from airstack.pricing import CostEstimate, estimate, estimate_stack
+from airstack.program_config import ProgramConfigError, assemble, missing_config_hint
+from airstack.program_env import preload_sdks
 from airstack.project import ProjectError, read_project
 from airstack.stackfile import PROJECT_ROOT, StackFile, read_stack_file
 from components.config import ConfigError, StackConfig
 
+NO_COST = (
+    "not estimated for another program: airstack's price model covers what an airstack stack is made of, so a "
+    "total for this program would silently leave out every resource it does not price"
+)
 NOT_EXPANDED = (
     "a remote component: its provider creates its children (subnets, route tables, NAT gateways, ...) only "
     "under the real engine, so they are neither listed nor checked offline"
@@ -45,8 +56,17 @@ class Plan:
         return self.analysis.mandatory
 
     @property
+    def exempted(self) -> list[Exempted]:
+        return self.analysis.exempted
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.mandatory else 0
+
+    @property
+    def show_cost(self) -> bool:
+        """The estimate (and the MWAA comparison) means something only for airstack's own stacks."""
+        return self.config is not None
 
     @property
     def not_expanded(self) -> list[Resource]:
@@ -62,13 +82,15 @@ class Plan:
             "resources": [resource_dict(r) for r in resources],
             "notExpandedOffline": [{"urn": r.urn, "type": r.type, "why": NOT_EXPANDED} for r in self.not_expanded],
             "violations": [v.as_dict() for v in sorted(self.violations, key=_violation_order)],
+            "exempted": [e.as_dict() for e in self.exempted],
             "cantRunDuringPreview": [s.as_dict() for s in self.skipped],
             "policies": {
                 "enabled": self.analysis.enabled,
                 "ran": self.analysis.ran(),
                 "levels": {name: c.level for name, c in sorted(self.analysis.config.items())},
             },
-            "cost": self.cost.as_dict(),
+            "cost": self.cost.as_dict() if self.show_cost else None,
+            **({} if self.show_cost else {"costNote": NO_COST}),
             "outputs": self.run.outputs,
         }
 
@@ -112,11 +134,20 @@ class PlanOptions:
     """Plan another Pulumi Python program (its stack files by path) instead of this project."""
     policy_config: Path | None = None
     """The pack config to check with; default ``policies/<environment>.json``."""
+    lookups: Path | None = None
+    """Recorded answers to the program's lookups (``--lookups``)."""
+    config: tuple[tuple[str, str], ...] = ()
+    """``--config key=value`` overrides, in order."""
+    only: tuple[str, ...] = ()
+    """Evaluate only these policies (``--only``)."""
+    skip: tuple[str, ...] = ()
+    """Do not evaluate these policies (``--skip``)."""
 
 
 @dataclass(frozen=True)
 class PlanFailure:
-    """A stack that could not be planned: ``kind`` is config, project, program or pack-config."""
+    """A stack that could not be planned: ``kind`` is config, project, program, lookup, lookups, pack-config or
+    exemption."""
 
     stack: str
     kind: str
@@ -144,10 +175,16 @@ class _Target:
 
 def _target(stack: str, options: PlanOptions) -> _Target:
     if options.program_dir is None:
-        stack_file = read_stack_file(stack)
+        stack_file = assemble(read_stack_file(stack), PROJECT_ROOT, "airstack", options.config)
         config = stack_file.load()  # raises ConfigError before anything runs
         return _Target(stack, stack_file, config, config.environment)
-    stack_file = read_stack_file(stack, options.program_dir.resolve())
+    program_dir = options.program_dir.resolve()
+    stack_file = read_stack_file(stack, program_dir)
+    try:
+        project = read_project(program_dir).name
+    except ProjectError:
+        project = program_dir.name  # reported once for all stacks below
+    stack_file = assemble(stack_file, program_dir, project, options.config)
     environment = wire.provider_view(stack_file.decoded).get("airstack:environment")
     return _Target(stack, stack_file, None, environment if isinstance(environment, str) else None)
 
@@ -164,21 +201,22 @@ def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> 
     for index, stack in enumerate(stacks):
         try:
             targets[index] = _target(stack, options)
-        except ConfigError as error:
+        except (ConfigError, ProgramConfigError) as error:
             results[index] = PlanFailure(stack, "config", str(error))
     program_dir = (options.program_dir or PROJECT_ROOT).resolve()
-    try:
-        read_project(program_dir)
-    except ProjectError as error:
+    project, lookups, failure = _shared_inputs(program_dir, options)
+    if failure is not None:
         for index in targets:
-            results[index] = PlanFailure(stacks[index], "project", str(error))
+            results[index] = PlanFailure(stacks[index], *failure)
         targets = {}
-    jobs = [Job(t.stack_file, program_dir, options.preview, options.timeout) for t in targets.values()]
-    outcomes = run_programs(jobs, preload=None if options.program_dir else _preload)
+    jobs = [Job(t.stack_file, program_dir, options.preview, options.timeout, lookups) for t in targets.values()]
+    preload = _preload if options.program_dir is None else lambda: preload_sdks(program_dir)
+    outcomes = run_programs(jobs, preload=preload)
     runs: dict[int, ProgramRun] = {}
     for index, outcome in zip(targets, outcomes, strict=True):
         if isinstance(outcome, ProgramError):
-            results[index] = PlanFailure(stacks[index], "program", str(outcome))
+            hint = missing_config_hint(str(outcome), targets[index].stack_file.config, project)
+            results[index] = PlanFailure(stacks[index], outcome.kind, str(outcome) + hint)
         else:
             runs[index] = outcome
     if runs:
@@ -189,12 +227,30 @@ def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> 
                     results[index] = _analyzed(target, run, analyzer, options)
                 except PackError as error:
                     results[index] = PlanFailure(target.name, "pack-config", str(error))
+                except ExemptionError as error:
+                    results[index] = PlanFailure(target.name, "exemption", str(error))
     return [results[i] for i in range(len(stacks))]
+
+
+def _shared_inputs(program_dir: Path, options: PlanOptions) -> tuple[str, Lookups | None, tuple[str, str] | None]:
+    """The project's name and the lookups file, read once for every stack; or why no stack can be planned."""
+    try:
+        project = read_project(program_dir).name
+    except ProjectError as error:
+        return program_dir.name, None, ("project", str(error))
+    try:
+        return project, (read_lookups(options.lookups) if options.lookups else None), None
+    except LookupsError as error:
+        return project, None, ("lookups", str(error))
 
 
 def _analyzed(target: _Target, run: ProgramRun, analyzer: Analyzer, options: PlanOptions) -> Plan:
     config_file = options.policy_config or pack_config_file(target.environment, options.pack_dir)
     pack_config = read_pack_config(config_file) if config_file else {}
+    names = [p.name for p in policies_of(analyzer.GetAnalyzerInfo(empty_pb2.Empty()))]
+    if options.only or options.skip:
+        pack_config = select(pack_config, names, options.only, options.skip)
+    check_tags(run.resources, names)
     analysis = evaluate(run, analyzer, pack_config, target.stack_file.secret_keys)
     config = target.config
     cost = estimate(run) if config is None else estimate_stack(run, config)

@@ -133,6 +133,109 @@ def policy_doc(action: str | list[str], resource: str = "*") -> str:
     )
 
 
+V2 = {"Bucket": "aws:s3/bucketV2:BucketV2", "pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "sse": "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+      "versioning": "aws:s3/bucketVersioningV2:BucketVersioningV2",
+      "lifecycle": "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"}  # fmt: skip
+
+
+def bucket_v2_parts(
+    name: str = "site", *, tags: dict[str, str] | None = None, skip: tuple[str, ...] = ()
+) -> list[Resource]:
+    """A BucketV2 with its V2 satellites, all settings right."""
+    target = f"{name}-id"
+    found = [res(V2["Bucket"], name, protect=True, tags={**TAGS, **(tags or {})})]
+    if "pab" not in skip:
+        found.append(res(V2["pab"], f"{name}-pab", bucket=target, blockPublicAcls=True, blockPublicPolicy=True,
+                         ignorePublicAcls=True, restrictPublicBuckets=True))  # fmt: skip
+    found.append(res(V2["sse"], f"{name}-sse", bucket=target,
+                     rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]))  # fmt: skip
+    found.append(res(V2["versioning"], f"{name}-v", bucket=target, versioningConfiguration={"status": "Enabled"}))
+    return found
+
+
+def public_read_policy(name: str = "site") -> Resource:
+    return res("aws:s3/bucketPolicy:BucketPolicy", f"{name}-policy", bucket=f"{name}-id", policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                 "Resource": f"arn:aws:s3:::{name}/*"}]}))  # fmt: skip
+
+
+def aurora(instances: int = 2, **override: Any) -> list[Resource]:
+    inputs = {"engine": "aurora-postgresql", "storageEncrypted": True, "deletionProtection": True,
+              "backupRetentionPeriod": 14, "tags": TAGS, **override}  # fmt: skip
+    cluster = res("aws:rds/cluster:Cluster", "aurora", protect=True, **inputs)
+    members = [res("aws:rds/clusterInstance:ClusterInstance", f"aurora-{i}", clusterIdentifier="aurora-id",
+                   instanceClass="db.r6g.large", engine="aurora-postgresql", publiclyAccessible=False, tags=TAGS)
+               for i in range(instances)]  # fmt: skip
+    return [cluster, *members]
+
+
+def repository_policy(statement: dict[str, Any]) -> list[Resource]:
+    return [res("aws:ecr/repository:Repository", "images", protect=True, tags=TAGS),
+            res("aws:ecr/repositoryPolicy:RepositoryPolicy", "images-policy", repository="images-id",
+                policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))]  # fmt: skip
+
+
+PULL = {
+    "Sid": "Pull",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+}
+
+
+def shared_groups(user: Resource) -> list[Resource]:
+    """An internet-facing ALB whose group opens 443 to the world, and ``user`` attached to a group."""
+    return [res("aws:ec2/securityGroup:SecurityGroup", "alb", tags=TAGS),
+            res("aws:ec2/securityGroup:SecurityGroup", "app", tags=TAGS),
+            res("aws:lb/loadBalancer:LoadBalancer", "lb", securityGroups=["alb-id"], tags=TAGS),
+            res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "https", securityGroupId="alb-id",
+                cidrIpv4="0.0.0.0/0", fromPort=443, toPort=443, ipProtocol="tcp"), user]  # fmt: skip
+
+
+def public_service(group: str) -> Resource:
+    return res("aws:ecs/service:Service", "web", tags=TAGS, networkConfiguration={
+        "assignPublicIp": True, "securityGroups": [f"{group}-id"], "subnets": ["subnet-1"]})  # fmt: skip
+
+
+def nlb_listener(port: int, internal: bool = False) -> list[Resource]:
+    return [res("aws:lb/loadBalancer:LoadBalancer", "nlb", loadBalancerType="network", internal=internal, tags=TAGS),
+            res("aws:lb/listener:Listener", "cache", loadBalancerArn="arn:nlb", protocol="TCP", port=port,
+                defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}])]  # fmt: skip
+
+
+def password_of(secret: Resource) -> list[Resource]:
+    """A generated password and a secret version computed from it (a property dependency on the generator)."""
+    generator = res("random:index/randomPassword:RandomPassword", "pw", length=32)
+    version = res("aws:secretsmanager/secretVersion:SecretVersion", "pw-value", secretId="creds-id",
+                  secretString="x" * 32, deps={"secretString": [generator.urn]})  # fmt: skip
+    return [secret, generator, version]
+
+
+def with_default_tags(resource: Resource, tags: dict[str, str]) -> list[Resource]:
+    provider = Resource(urn="urn:pulumi:t::p::pulumi:providers:aws::default", type="pulumi:providers:aws",
+                        name="default", parent=None, custom=True, wire_inputs={"region": "eu-west-1",
+                        "defaultTags": json.dumps({"tags": tags})}, wire_outputs={"id": "prov-id", "arn": "prov"},
+                        id="prov-id")  # fmt: skip
+    return [provider, replace(resource, provider=f"{provider.urn}::prov-id")]
+
+
+def container_task(
+    name: str, command: list[str] | None = None, log_driver: str | None = "awslogs", **env: str
+) -> Resource:
+    container: dict[str, Any] = {"name": "app", "image": "wordpress:6",
+                                 "environment": [{"name": k, "value": v} for k, v in env.items()]}  # fmt: skip
+    if log_driver:
+        container["logConfiguration"] = {"logDriver": log_driver, "options": {}}
+    if command is not None:
+        container["command"] = command
+    return res("aws:ecs/taskDefinition:TaskDefinition", name, containerDefinitions=json.dumps([container]),
+               networkMode="awsvpc", tags=TAGS)  # fmt: skip
+
+
+EXEMPT = "airstack:exempt"
+
+
 @dataclass
 class Case:
     policy: str
@@ -169,7 +272,7 @@ CASES: dict[str, Case] = {
     # sqs-encrypted
     "sqs encrypted": Case("sqs-encrypted", [queue()]),
     "sqs kms": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=None, kmsMasterKeyId="alias/x")]),
-    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q has sqsManagedSseEnabled False and no kmsMasterKeyId; task arguments travel"]),
+    "sqs plain": Case("sqs-encrypted", [queue(sqsManagedSseEnabled=False)], ["queue q has sqsManagedSseEnabled False and no kmsMasterKeyId; its messages are stored unencrypted"]),
     # s3
     "bucket ok": Case("s3-public-access-blocked", bucket_parts()),
     "no public access block": Case("s3-public-access-blocked", bucket_parts(skip=("pab",)),
@@ -179,7 +282,7 @@ CASES: dict[str, Case] = {
     "public bucket policy": Case("s3-public-access-blocked", [*bucket_parts(), res(
         "aws:s3/bucketPolicy:BucketPolicy", "pol", bucket="data-id", policy=json.dumps({"Statement": [
             {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:data/*"}]}))],
-        ["pol allows everyone (s3:GetObject) on bucket data"]),
+        ["pol allows everyone s3:GetObject on bucket data"]),
     "public acl": Case("s3-public-access-blocked", [*bucket_parts()[1:], bucket(acl="public-read")],
         ["bucket data has acl public-read"]),
     "encrypted bucket": Case("s3-encrypted", bucket_parts()),
@@ -220,7 +323,7 @@ CASES: dict[str, Case] = {
     "private service": Case("ecs-private-networking", [res("aws:ecs/service:Service", "svc",
         networkConfiguration={"assignPublicIp": False})]),
     "public service": Case("ecs-private-networking", [res("aws:ecs/service:Service", "svc",
-        networkConfiguration={"assignPublicIp": True})], ["service svc has assignPublicIp True; it must be False"]),
+        networkConfiguration={"assignPublicIp": True})], ["service svc has assignPublicIp True; its tasks get public IPs"]),
     # network
     "alb 443 open": Case("sg-no-open-ingress", security_groups(443)),
     "alb 8080 open": Case("sg-no-open-ingress", security_groups(8080), ["rule rule opens ports 8080-8080 to 0.0.0.0/0"]),
@@ -245,10 +348,10 @@ CASES: dict[str, Case] = {
     "service star on star": Case("iam-no-wildcard-admin", [res("aws:iam/policy:Policy", "p", policy=policy_doc("s3:*"))],
         ["p allows s3:* on *"]),
     "admin attachment": Case("iam-no-wildcard-admin", [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "a",
-        policyArn="arn:aws:iam::aws:policy/AdministratorAccess")], ["a attaches arn:aws:iam::aws:policy/AdministratorAccess"]),
+        policyArn="arn:aws:iam::aws:policy/AdministratorAccess")], ["a attaches the AWS-managed AdministratorAccess, which grants every action on every resource"]),
     "retention set": Case("log-retention-set", [res("aws:cloudwatch/logGroup:LogGroup", "lg", retentionInDays=30, tags=TAGS)]),
     "retention forever": Case("log-retention-set", [res("aws:cloudwatch/logGroup:LogGroup", "lg", tags=TAGS)],
-        ["log group lg has retentionInDays None, so it keeps logs forever"]),
+        ["log group lg has retentionInDays None, so it keeps (and bills) logs forever"]),
     "remote logs": Case("remote-logging-enabled", [celery_task()]),
     "local logs": Case("remote-logging-enabled", [celery_task(AIRFLOW__LOGGING__REMOTE_LOGGING="False")],
         ["has AIRFLOW__LOGGING__REMOTE_LOGGING='False', so task logs stay on the container's disk"]),
@@ -258,6 +361,136 @@ CASES: dict[str, Case] = {
     "protected": Case("stateful-resources-protected", [db(), *efs(), bucket()]),
     "unprotected": Case("stateful-resources-protected", [res("aws:rds/instance:Instance", "db")],
         ["db (Instance) holds state but is not protected"]),
+    # ---- coverage that matters on real programs
+    # BucketV2 and its V2 resources; findings on satellites are filed under the bucket, exemptions by tag or config
+    "bucket v2 ok": Case("s3-public-access-blocked", bucket_v2_parts()),
+    "bucket v2 without public access block": Case("s3-public-access-blocked", bucket_v2_parts(skip=("pab",)),
+        ["bucket site has no BucketPublicAccessBlock"]),
+    "bucket v2 acl grants everyone": Case("s3-public-access-blocked", [*bucket_v2_parts(), res(
+        "aws:s3/bucketAclV2:BucketAclV2", "site-acl", bucket="site-id", accessControlPolicy={"grants": [{"grantee": {
+            "type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}, "permission": "READ"}]})],
+        ["site-acl gives bucket site a grant to AllUsers"]),
+    "public website exempted by tag": Case("s3-public-access-blocked", [*bucket_v2_parts(
+        tags={EXEMPT: "s3-public-access-blocked: public website served to everyone"}, skip=("pab",)), public_read_policy()]),
+    "public website exempted in the pack config": Case("s3-public-access-blocked", [*bucket_v2_parts(skip=("pab",)),
+        public_read_policy()], config={"s3-public-access-blocked": {"exemptions": [{"resource": "site", "reason": "website"}]}}),
+    "exemption tag without a reason": Case("s3-public-access-blocked", [*bucket_v2_parts(
+        tags={EXEMPT: "s3-public-access-blocked"}), public_read_policy()], ["site-policy allows everyone s3:GetObject on bucket site"]),
+    "bucket v2 encrypted": Case("s3-encrypted", bucket_v2_parts()),
+    "bucket v2 inline encryption": Case("s3-encrypted", [res(V2["Bucket"], "inline", serverSideEncryptionConfigurations=[
+        {"rules": [{"applyServerSideEncryptionByDefaults": [{"sseAlgorithm": "AES256"}]}]}])]),
+    "bucket v2 unencrypted": Case("s3-encrypted", [res(V2["Bucket"], "plain", tags=TAGS)],
+        ["bucket plain has no server-side encryption configuration"]),
+    "bucket v2 versioned": Case("s3-versioned", bucket_v2_parts()),
+    "bucket v2 inline versioning": Case("s3-versioned", [res(V2["Bucket"], "inline", versionings=[{"enabled": True}])]),
+    "bucket v2 not versioned": Case("s3-versioned", [res(V2["Bucket"], "inline", versionings=[{"enabled": False}])],
+        ["bucket inline is not versioned"]),
+    "logs v2 inline expiry": Case("s3-logs-lifecycle", [res(V2["Bucket"], "app-logs", lifecycleRules=[
+        {"enabled": True, "expirations": [{"days": 30}]}])]),
+    "logs v2 never expire": Case("s3-logs-lifecycle", [res(V2["Bucket"], "app-logs", lifecycleRules=[
+        {"enabled": False, "expirations": [{"days": 30}]}])], ["log bucket app-logs has no enabled lifecycle rule"]),
+    # Aurora clusters and their instances
+    "aurora encrypted": Case("rds-encrypted", aurora()),
+    "aurora unencrypted": Case("rds-encrypted", aurora(storageEncrypted=False),
+        ["database cluster aurora has storageEncrypted False; it must be True"]),
+    "aurora instances private": Case("rds-not-public", aurora()),
+    "aurora instance public": Case("rds-not-public", [*aurora(1), res("aws:rds/clusterInstance:ClusterInstance",
+        "aurora-public", clusterIdentifier="aurora-id", publiclyAccessible=True)],
+        ["cluster instance aurora-public has publiclyAccessible True; it must be False"]),
+    "aurora two instances": Case("rds-multi-az", aurora(2)),
+    "aurora one instance": Case("rds-multi-az", aurora(1), ["database cluster aurora has 1 instance; it needs at least two"]),
+    "aurora backups": Case("rds-backups", aurora(), config={"rds-backups": {"minimumRetentionDays": 7}}),
+    "aurora default backups": Case("rds-backups", aurora(backupRetentionPeriod=None),
+        ["database cluster aurora keeps backups for 1 days; this environment needs backupRetentionPeriod of at least 7"],
+        config={"rds-backups": {"minimumRetentionDays": 7}}),
+    "aurora deletable": Case("rds-deletion-protection", aurora(deletionProtection=False),
+        ["database cluster aurora has deletionProtection False"]),
+    "aurora protected": Case("stateful-resources-protected", aurora()),
+    # resource policies open to everyone
+    "ecr pull for one account": Case("resource-policies-not-public", repository_policy(
+        {**PULL, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})),
+    "ecr pull for the organization": Case("resource-policies-not-public", repository_policy(
+        {**PULL, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}})),
+    "ecr pull for everyone": Case("resource-policies-not-public", repository_policy(PULL),
+        ["the repository policy of images-policy allows anyone (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer)"]),
+    "ecr pull for everyone over TLS": Case("resource-policies-not-public", repository_policy(
+        {**PULL, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}), ["the repository policy of images-policy allows anyone"]),
+    "lambda invoke for everyone": Case("resource-policies-not-public", [res("aws:lambda/permission:Permission", "invoke",
+        action="lambda:InvokeFunction", function="fn", functionName="fn", principal="*")], ["invoke lets anyone invoke fn"]),
+    # full-access managed policies
+    "read-only managed policy": Case("iam-no-wildcard-admin", [res("aws:iam/role:Role", "reader", tags=TAGS,
+        managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"])]),
+    "role with AdministratorAccess": Case("iam-no-wildcard-admin", [res("aws:iam/role:Role", "deployer", tags=TAGS,
+        managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"])],
+        ["deployer attaches the AWS-managed AdministratorAccess"]),
+    "PowerUserAccess attached": Case("iam-no-wildcard-admin", [res("aws:iam/policyAttachment:PolicyAttachment", "power",
+        policyArn="arn:aws-us-gov:iam::aws:policy/PowerUserAccess", roles=["r"])],
+        ["power attaches the AWS-managed PowerUserAccess, which grants every action but IAM management"]),
+    "S3 full access, exclusively": Case("iam-no-wildcard-admin", [res(
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "only", roleName="r",
+        policyArns=["arn:aws:iam::aws:policy/AmazonS3FullAccess"])], ["only attaches the AWS-managed AmazonS3FullAccess"]),
+    # a load balancer's group shared with publicly reachable compute
+    "tasks with their own group": Case("sg-no-open-ingress", shared_groups(public_service("app"))),
+    "public tasks share the load balancer's group": Case("sg-no-open-ingress", shared_groups(public_service("alb")),
+        ["rule https opens ports 443-443 to the internet for a load balancer, but service web (public task IPs) uses the same group"]),
+    "public instance shares the load balancer's group": Case("sg-no-open-ingress", shared_groups(res(
+        "aws:ec2/instance:Instance", "wp", ami="ami-1", instanceType="t3.small", associatePublicIpAddress=True,
+        vpcSecurityGroupIds=["alb-id"], tags=TAGS)), ["rule https opens ports 443-443 to the internet for a load "
+        "balancer, but instance wp (public IP) uses the same group"]),
+    # service ports behind internet-facing load balancers
+    "internal nlb on 6379": Case("lb-internet-listeners-web-only", nlb_listener(6379, internal=True)),
+    "internet nlb on 443": Case("lb-internet-listeners-web-only", nlb_listener(443)),
+    "internet nlb on 6379": Case("lb-internet-listeners-web-only", nlb_listener(6379),
+        ["listener cache of internet-facing load balancer nlb forwards port 6379 (TCP) from the whole internet"]),
+    # secrets written in the program
+    "generated secret": Case("secrets-not-in-code", password_of(res("aws:secretsmanager/secret:Secret", "creds", tags=TAGS))),
+    "placeholder set outside": Case("secrets-not-in-code", [replace(res("aws:secretsmanager/secretVersion:SecretVersion",
+        "later", secretId="s", secretString="CHANGE_ME"), ignore_changes=("secretString",))]),
+    "literal secret string": Case("secrets-not-in-code", [res("aws:secretsmanager/secretVersion:SecretVersion", "api-key",
+        secretId="s", secretString=json.dumps({"apiKey": "sk-live-123"}))], ["api-key sets secretString to a value written in the program"]),
+    "literal database password": Case("secrets-not-in-code", [res("aws:rds/instance:Instance", "wordpress",
+        password="hunter2hunter2")], ["wordpress sets password to a value written in the program"]),
+    "plain parameter": Case("secrets-not-in-code", [res("aws:ssm/parameter:Parameter", "url", type="String", value="https://x")]),
+    # environment names and commands
+    "shell and cache names": Case("ecs-no-plaintext-secrets", [container_task("app", PWD="/srv", CACHE_BYPASS="1",
+        REDIS_PASSWORD_SECRET_ARN="")], []),
+    "a *PWD* name": Case("ecs-no-plaintext-secrets", [container_task("db", MYSQL_ROOT_PWD="toor")],
+        ["container app of db passes MYSQL_ROOT_PWD as plain environment"]),
+    "a *PASS name": Case("ecs-no-plaintext-secrets", [container_task("wp", WORDPRESS_DB_PASS="pw")],
+        ["container app of wp passes WORDPRESS_DB_PASS as plain environment"]),
+    "password by environment in the command": Case("ecs-no-plaintext-secrets", [container_task("redis",
+        ["redis-server", "--requirepass", "$REDIS_PASSWORD"])]),
+    "password in the command": Case("ecs-no-plaintext-secrets", [container_task("redis",
+        ["redis-server", "--requirepass", "hunter2"])], ["container app of redis has a password or token in its command line"]),
+    # any container's output leaves the task
+    "a web container shipping to splunk": Case("remote-logging-enabled", [container_task("web", log_driver="splunk")]),
+    "a web container keeping its output": Case("remote-logging-enabled", [container_task("web", log_driver=None)],
+        ["container app of web has log driver None, which keeps its output on the task's host"]),
+    # tags through the provider's defaultTags
+    "tags from the provider": Case("required-tags", with_default_tags(res("aws:sqs/queue:Queue", "q", tags={"Owner": "x"}),
+        {k: v for k, v in TAGS.items() if k != "Owner"})),
+    "provider tags incomplete": Case("required-tags", with_default_tags(res("aws:rds/cluster:Cluster", "c"), {"Owner": "x"}),
+        ["c lacks the tags Environment, CostCenter, ManagedBy"]),
+    # Celery on Redis, and programs that do not use airstack's tags
+    "redis visibility covers the timeout": Case("sqs-visibility-covers-longest-task", [celery_task(
+        AIRFLOW__CELERY__BROKER_URL="redis://cache:6379/0", AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT="28800",
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="36000")]),
+    "redis visibility below the timeout": Case("sqs-visibility-covers-longest-task", [celery_task(
+        AIRFLOW__CELERY__BROKER_URL="redis://cache:6379/0", AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT="28800",
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="3600")],
+        ["sets AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=3600 but its "
+         "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT lets tasks run 28800 s, which needs at least 31680 s"]),
+    "untagged sqs with the pack's longest task": Case("sqs-visibility-covers-longest-task", [celery_task(
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="3600")],
+        ["but the pack config's longestTaskSeconds lets tasks run 7200 s, which needs at least 7920 s"],
+        config={"sqs-visibility-covers-longest-task": {"longestTaskSeconds": 7200}}),
+    "celery's own predefined queues": Case("sqs-visibility-covers-longest-task", [queue(), res("aws:sqs/queue:Queue",
+        "short", name="short", visibilityTimeoutSeconds=700, tags={**TAGS, "airstack:longest-task-seconds": "600"}),
+        celery_task(AIRSTACK_CELERY_PREDEFINED_QUEUES=None, AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="700",
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__PREDEFINED_QUEUES=json.dumps({"default": {
+            "url": "https://sqs.eu-west-1.amazonaws.com/1/short"}}))]),
+    "redis without a task timeout": Case("airflow-task-timeout-bounded", [celery_task(
+        AIRFLOW__CELERY__BROKER_URL="rediss://cache:6380/0")], ["has AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT=None"]),
 }  # fmt: skip
 
 
@@ -287,6 +520,11 @@ def as_first_preview(resources: list[Resource]) -> list[Resource]:
             if refs:
                 inputs[key] = wire.UNKNOWN
                 deps.setdefault(key, []).extend(refs)
+            elif isinstance(value, dict):  # an object holding references: those leaves unknown, the key depends
+                nested: list[str] = []
+                inputs[key] = _unknown_references(value, identities, nested)
+                if nested:
+                    deps.setdefault(key, []).extend(nested)
             else:
                 inputs[key] = value
         outputs = {k: v for k, v in r.wire_outputs.items() if k not in ("id", "arn")}
@@ -296,6 +534,17 @@ def as_first_preview(resources: list[Resource]) -> list[Resource]:
             outputs["url"] = wire.UNKNOWN
         previewed.append(replace(r, wire_inputs=inputs, wire_outputs=outputs, property_dependencies=deps))
     return previewed
+
+
+def _unknown_references(value: Any, identities: dict[str, str], found: list[str]) -> Any:
+    if isinstance(value, str) and value in identities:
+        found.append(identities[value])
+        return wire.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _unknown_references(v, identities, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknown_references(v, identities, found) for v in value]
+    return value
 
 
 PACK_PYTHON = os.environ.get("AIRSTACK_PACK_PYTHON", sys.executable)
@@ -426,6 +675,12 @@ def test_environment_levels_come_from_the_pack_config_files(in_process: Analyzer
         ({"rds-backups": {"minimumRetentionDays": 50}}, "rds-backups.minimumRetentionDays: 50 is greater than"),
         ({"required-tags": {"requiredTags": "Owner"}}, "required-tags.requiredTags: 'Owner' is not of type 'array'"),
         ({"all": {"enforcementLevel": "loud"}}, "enforcementLevel 'loud' is not one of"),
+        ({"s3-encrypted": {"exemptions": [{"resource": "x"}]}}, "s3-encrypted.exemptions.0: 'reason' is a required"),
+        (
+            {"s3-encrypted": {"exemptions": [{"resource": "x", "reason": "  "}]}},
+            "s3-encrypted.exemptions.0.reason: '  '",
+        ),
+        ({"sqs-visibility-covers-longest-task": {"longestTaskSeconds": "8h"}}, "'8h' is not of type 'integer'"),
     ],
 )
 def test_a_bad_pack_config_is_an_error_not_the_defaults(
@@ -448,3 +703,49 @@ def test_reconcile_applies_all_then_each_policy_like_the_engine() -> None:
                 PolicyInfo("b", "", "mandatory", "stack", {"type": "object", "properties": {"n": {"default": 2}}})]  # fmt: skip
     result = reconcile_config(policies, {"all": "disabled", "b": {"enforcementLevel": "advisory", "n": 3}})
     assert (result["a"].level, result["b"].level, result["b"].properties) == ("disabled", "advisory", {"n": 3})
+
+
+def test_exempted_findings_come_back_alike_over_both_paths(in_process: Analyzer, over_grpc: Analyzer) -> None:
+    """An exemption (tag or pack config) turns findings into "exempted" with the reason, in the engine's own
+    answer (the policy is not applicable to them), so that `pulumi preview` and `airstack plan` agree."""
+    website = [*bucket_v2_parts(tags={EXEMPT: "s3-public-access-blocked, s3-versioned: a public website"},
+                                skip=("pab",)), public_read_policy()]  # fmt: skip
+    images = repository_policy(PULL)
+    config = {"all": "disabled", "s3-public-access-blocked": "mandatory", "resource-policies-not-public": {
+        "enforcementLevel": "advisory", "exemptions": [{"resource": "images-policy", "reason": "public images"}]}}  # fmt: skip
+    for preview in (False, True):
+        resources = website + images
+        run = run_of(as_first_preview(resources) if preview else resources, preview=preview)
+        local, remote = evaluate(run, in_process, config), evaluate(run, over_grpc, config)
+        assert local.violations == remote.violations == []
+        assert local.exempted == remote.exempted
+        assert [(e.policy, e.level, e.urn.rsplit("::", 1)[-1], e.reason) for e in local.exempted] == [
+            ("resource-policies-not-public", "advisory", "images-policy", "public images"),
+            ("s3-public-access-blocked", "mandatory", "site", "a public website"),
+            ("s3-public-access-blocked", "mandatory", "site", "a public website"),
+        ]
+        messages = [e.message for e in local.exempted]
+        assert "bucket site has no BucketPublicAccessBlock" in messages[1] + messages[2]
+        assert local.ran() == local.enabled, "an exempted finding is a decision, not a skipped rule"
+
+
+def test_the_exemption_tag_reads_the_same_in_airstack_and_in_the_pack() -> None:
+    from airstack import exemptions
+    from airstack_policies import EXEMPT_TAG, EXEMPTED_PREFIX
+    from airstack_policies._rules import parse_exempt_tag
+
+    assert (exemptions.EXEMPT_TAG, exemptions.EXEMPTED_PREFIX) == (EXEMPT_TAG, EXEMPTED_PREFIX)
+    for value in ("a b: why", "a,b:why: really", "a", ": why", "  a ,  b  :  x  ", "a:"):
+        assert exemptions.parse_tag(value) == parse_exempt_tag(value)
+
+
+def test_airstack_refuses_exemption_tags_that_exempt_nothing() -> None:
+    from airstack.exemptions import ExemptionError, check_tags
+
+    names = ["s3-encrypted", "s3-versioned"]
+    check_tags([res("aws:s3/bucket:Bucket", "ok", tags={EXEMPT: "s3-encrypted s3-versioned: archive"})], names)
+    for tag, problem in (("s3-encrypted", "exempts s3-encrypted without a reason"),
+                         ("s3-encryption: typo", "names s3-encryption, which the pack does not have"),
+                         (": reason only", "names no policy")):  # fmt: skip
+        with pytest.raises(ExemptionError, match=problem):
+            check_tags([res("aws:s3/bucket:Bucket", "b", tags={EXEMPT: tag})], names)

@@ -2,9 +2,18 @@
 
 from pulumi_policy import Policy
 
-from airstack_policies import sqs, storage, workloads
+from airstack_policies import buckets, databases, identity, network, secrets, sqs, workloads
+from airstack_policies._rules import EXEMPT_TAG, EXEMPTED_PREFIX
 
 PACK_NAME = "airstack"
-POLICIES: list[Policy] = [*sqs.POLICIES, *storage.POLICIES, *workloads.POLICIES]
+POLICIES: list[Policy] = [
+    *sqs.POLICIES,
+    *buckets.POLICIES,
+    *databases.POLICIES,
+    *secrets.POLICIES,
+    *network.POLICIES,
+    *identity.POLICIES,
+    *workloads.POLICIES,
+]
 
-__all__ = ["PACK_NAME", "POLICIES"]
+__all__ = ["EXEMPTED_PREFIX", "EXEMPT_TAG", "PACK_NAME", "POLICIES"]

@@ -31,9 +31,21 @@ ROLE_TAG = "airstack:role"
 
 QUEUE = "aws:sqs/queue:Queue"
 BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+BUCKETS = (BUCKET, BUCKET_V2)
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 DB_INSTANCE = "aws:rds/instance:Instance"
+DB_CLUSTER = "aws:rds/cluster:Cluster"
+DB_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+SERVICE = "aws:ecs/service:Service"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+LOAD_BALANCER = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+SUBNET = "aws:ec2/subnet:Subnet"
+BROKER_URL_ENV = "AIRFLOW__CELERY__BROKER_URL"
+TRANSPORT_OPTIONS_PREFIX = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__"
 
 _SENTINELS = frozenset(
     {
@@ -147,7 +159,29 @@ def is_airflow(container: Mapping[str, Any]) -> bool:
 
 
 def is_celery_on_sqs(env: Mapping[str, str]) -> bool:
-    return env.get("AIRFLOW__CELERY__BROKER_URL", "").startswith("sqs")
+    return celery_broker(env) == "sqs"
+
+
+def celery_broker(env: Mapping[str, str], secret_names: Iterable[str] = ()) -> str | None:
+    """``sqs`` or ``redis`` (brokers whose messages come back after a visibility timeout), ``other`` for Celery
+    on a broker of unknown kind (its URL passed as a secret), None for a process that does not run Celery."""
+    url = env.get(BROKER_URL_ENV, "")
+    if url.startswith("sqs"):
+        return "sqs"
+    if url.startswith(("redis://", "rediss://", "sentinel://")):
+        return "redis"
+    names = set(env) | set(secret_names)
+    celery = (
+        bool(url)
+        or "Celery" in env.get("AIRFLOW__CORE__EXECUTOR", "")
+        or any(n.startswith((BROKER_URL_ENV, TRANSPORT_OPTIONS_PREFIX)) for n in names)
+    )
+    return "other" if celery else None
+
+
+def secret_names(container: Mapping[str, Any]) -> list[str]:
+    """Names of a container's ECS secrets (values by reference: their values are not in the definition)."""
+    return [str(s.get("name")) for s in items(container.get("secrets")) if isinstance(s, Mapping) and s.get("name")]
 
 
 def as_int(value: Any) -> int | None:
@@ -181,6 +215,25 @@ def related(resources: Iterable[PolicyResource], typ: str, prop: str, target: Po
     return [r for r in resources if r.resource_type == typ and refers_to(r, prop, target)]
 
 
+def refers_to_any(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    """Whether ``resource.<prop>`` (a list, or an object holding lists) names ``target``: by dependency, or by
+    one of its identities appearing anywhere in the value once known."""
+    if depends_on(resource, prop, target):
+        return True
+    identities = _identities(target)
+    return bool(identities) and bool(identities & set(_strings_in(plain(peek(resource.props, prop)))))
+
+
+def _strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings_in(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_in(v)]
+    return []
+
+
 def statements(document: Any) -> list[dict[str, Any]]:
     parsed = as_json(document)
     if not isinstance(parsed, dict):
@@ -188,6 +241,36 @@ def statements(document: Any) -> list[dict[str, Any]]:
     found = parsed.get("Statement", [])
     found = [found] if isinstance(found, dict) else found
     return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+
+RESTRICTING_CONDITION_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths",
+        "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn",
+        "aws:PrincipalServiceName", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceIp", "aws:VpcSourceIp",
+        "aws:userid", "aws:username", "kms:CallerAccount", "kms:ViaService", "lambda:FunctionArn",
+    )
+)  # fmt: skip
+"""Condition keys that narrow *who* may act; ``aws:SecureTransport`` and the like do not."""
+
+
+def everyone_allowed(statement: dict[str, Any]) -> bool:
+    """An ``Allow`` for any principal (``*``, ``{"AWS": "*"}``) that no condition narrows to known callers."""
+    if statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    if principal == "*":
+        anyone = True
+    elif isinstance(principal, dict):
+        anyone = any("*" in as_list(v) for v in principal.values())
+    else:
+        anyone = False
+    if not anyone:
+        return False
+    condition = statement.get("Condition")
+    keys = {str(k).lower() for op in (condition or {}).values() if isinstance(op, dict) for k in op}
+    return not keys & RESTRICTING_CONDITION_KEYS
 
 
 def as_list(value: Any) -> list[Any]:

@@ -1,19 +1,18 @@
-"""Celery on SQS: what operators learn the hard way about visibility timeouts, timeouts and dead letters."""
+"""Celery on SQS or Redis: what operators learn the hard way about visibility timeouts, timeouts and dead letters.
+
+With ``task_acks_late`` (Airflow's default) a broker hands a task's message to another worker when the
+visibility timeout ends before the task does, and the task runs twice. The longest task comes from the queue's
+``airstack:longest-task-seconds`` tag (airstack's contract), from the process's own
+``AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT`` (no task outlives it), or from the pack config's
+``longestTaskSeconds`` for programs that say neither.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from airstack_policies._props import (
     CELERY_DEFAULT_VISIBILITY_SECONDS,
@@ -24,26 +23,35 @@ from airstack_policies._props import (
     SQS_MAX_VISIBILITY_SECONDS,
     TASK_DEFINITION,
     TASK_TIMEOUT_ENV,
+    TRANSPORT_OPTIONS_PREFIX,
     UNKNOWN,
     VISIBILITY_ENV,
     as_int,
     as_json,
+    celery_broker,
     containers,
     depends_on,
     environment,
     is_airflow,
-    is_celery_on_sqs,
     peek,
     refers_to,
+    secret_names,
     tags_of,
 )
+from airstack_policies._rules import resource_policy, stack_policy
 
 REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 
-_MARGIN_SCHEMA = PolicyConfigSchema(
-    properties={"minimumMarginPercent": {"type": "integer", "default": 10, "minimum": 0}}
-)
+_MARGIN = {"minimumMarginPercent": {"type": "integer", "default": 10, "minimum": 0}}
+_LONGEST = {
+    "longestTaskSeconds": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "the longest task of programs that neither tag their queues nor set a task timeout",
+    }
+}
 SQS_DEFAULT_VISIBILITY_SECONDS = 30
+VISIBILITY_BROKERS = ("sqs", "redis")
 
 
 def _required(longest: int, margin: int) -> int:
@@ -93,50 +101,82 @@ def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> Non
     _check_celery_processes(args, report, queues, longest, margin)
 
 
+def _longest_of_process(env: dict[str, str], config: Any) -> tuple[int, str] | None:
+    """The longest task a process may run, by its own settings or the pack config, with where it comes from."""
+    timeout = as_int(env.get(TASK_TIMEOUT_ENV))
+    if timeout is not None and timeout > 0:
+        return timeout, f"its {TASK_TIMEOUT_ENV}"
+    configured = as_int(config.get("longestTaskSeconds"))
+    return (configured, "the pack config's longestTaskSeconds") if configured else None
+
+
 def _check_celery_processes(
     args: StackValidationArgs, report: ReportViolation, queues: list[Any], longest: dict[str, int], margin: int
 ) -> None:
-    """Every Celery process's own visibility timeout covers the longest task of each queue it uses."""
+    """Every Celery process's own visibility timeout covers the longest task it may run."""
+    config = args.get_config()
     for task_definition in args.resources:
         if task_definition.resource_type != TASK_DEFINITION:
             continue
         for container in containers(task_definition.props):
             env = environment(container)
-            if not is_celery_on_sqs(env):
+            broker = celery_broker(env, secret_names(container))
+            if broker not in VISIBILITY_BROKERS and not (broker and VISIBILITY_ENV in env):
                 continue
             talks_to = _queues_of(env, queues) or _queues_depended_on(task_definition, queues, longest)
-            talks_to = talks_to or [q for q in queues if q.urn in longest]
-            needed = max((_required(longest[q.urn], margin) for q in talks_to if q.urn in longest), default=0)
+            if broker == "sqs":
+                talks_to = talks_to or [q for q in queues if q.urn in longest]
+            needed, why = 0, ""
+            tagged = [q for q in talks_to if q.urn in longest]
+            if tagged:
+                needed = max(_required(longest[q.urn], margin) for q in tagged)
+                why = f"its queues ({', '.join(sorted(q.name for q in tagged))}) carry tasks that need"
+            own = _longest_of_process(env, config)
+            if own and _required(own[0], margin) > needed:
+                needed = _required(own[0], margin)
+                why = f"{own[1]} lets tasks run {own[0]} s, which needs"
             label = f"container {container.get('name')} of {task_definition.name}"
             raw = env.get(VISIBILITY_ENV)
             value = as_int(raw)
-            if raw is None:
+            if raw is None and broker == "sqs":
                 report(
                     f"{label} runs Celery on SQS without {VISIBILITY_ENV}; the Celery provider then silently uses "
                     f"{CELERY_DEFAULT_VISIBILITY_SECONDS} s, above SQS's {SQS_MAX_VISIBILITY_SECONDS} s. "
                     f"Set it to at least {max(needed, 1)} s",
                     task_definition.urn,
                 )
-            elif value is None or value > SQS_MAX_VISIBILITY_SECONDS:
+                continue
+            visibility = CELERY_DEFAULT_VISIBILITY_SECONDS if raw is None else value
+            if visibility is None or (broker == "sqs" and visibility > SQS_MAX_VISIBILITY_SECONDS):
                 report(
                     f"{label} sets {VISIBILITY_ENV}={raw}; SQS accepts at most {SQS_MAX_VISIBILITY_SECONDS} s",
                     task_definition.urn,
                 )
-            elif value < needed:
-                names = ", ".join(sorted(q.name for q in talks_to if q.urn in longest))
+            elif visibility < needed:
+                setting = f"sets {VISIBILITY_ENV}={visibility}" if raw is not None else (
+                    f"leaves {VISIBILITY_ENV} at Celery's default {visibility} s")  # fmt: skip
                 report(
-                    f"{label} sets {VISIBILITY_ENV}={value} but its queues ({names}) carry tasks that need at "
-                    f"least {needed} s; a running task would be delivered again and run twice",
+                    f"{label} {setting} but {why} at least {needed} s (+{margin}%); a running task would be "
+                    "delivered again and run twice",
                     task_definition.urn,
                 )
 
 
 def _queues_of(env: dict[str, str], queues: list[Any]) -> list[Any]:
-    """The queues a process names in its predefined queues, matched by URL or, before they exist, by name."""
-    mapping = as_json(env.get(QUEUES_ENV, ""))
-    if not isinstance(mapping, dict):
+    """The queues a process names in its predefined queues, matched by URL or, before they exist, by name.
+
+    airstack's own setting maps names to URLs; Celery's (``..._TRANSPORT_OPTIONS__PREDEFINED_QUEUES``) maps
+    names to ``{"url": ...}``.
+    """
+    urls: set[str] = set()
+    for name in (QUEUES_ENV, f"{TRANSPORT_OPTIONS_PREFIX}PREDEFINED_QUEUES"):
+        mapping = as_json(env.get(name, ""))
+        for value in mapping.values() if isinstance(mapping, dict) else []:
+            url = value.get("url") if isinstance(value, dict) else value
+            if url:
+                urls.add(str(url))
+    if not urls:
         return []
-    urls = {str(u) for u in mapping.values()}
     found = []
     for queue in queues:
         url, name = peek(queue.props, "url"), peek(queue.props, "name")
@@ -151,17 +191,20 @@ def _queues_depended_on(task_definition: Any, queues: list[Any], longest: dict[s
     return [q for q in queues if q.urn in longest and depends_on(task_definition, "containerDefinitions", q)]
 
 
-sqs_visibility_covers_longest_task = StackValidationPolicy(
+sqs_visibility_covers_longest_task = stack_policy(
     name="sqs-visibility-covers-longest-task",
     description=(
-        "An SQS message becomes visible again when the visibility timeout ends, and Celery then runs the task "
-        "twice. Each queue and every Celery process that uses it need a visibility timeout of at least the "
-        "queue's longest task plus a margin, and at most SQS's 43200 s. Fix: raise visibilityTimeoutSeconds and "
-        f"{VISIBILITY_ENV}, or split the task."
+        "A broker message becomes visible again when its visibility timeout ends, and Celery then runs the task "
+        "twice. Each SQS queue and every Celery process on SQS or Redis need a visibility timeout of at least "
+        "the longest task plus a margin (and on SQS at most 43200 s)."
+    ),
+    fix=(
+        f"Raise the queue's visibility_timeout_seconds and the process's {VISIBILITY_ENV} to the longest task "
+        f"plus the margin; bound tasks with {TASK_TIMEOUT_ENV}; split a task that needs more than SQS's 12 hours, "
+        "or run it on a Redis broker."
     ),
     validate=_check_visibility,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=_MARGIN_SCHEMA,
+    properties={**_MARGIN, **_LONGEST},
 )
 
 
@@ -171,7 +214,7 @@ def _check_task_timeout(args: ResourceValidationArgs, report: ReportViolation) -
     margin = int(args.get_config().get("minimumMarginPercent", 10))
     for container in containers(args.props):
         env = environment(container)
-        if not is_airflow(container) or not is_celery_on_sqs(env):
+        if not is_airflow(container) or celery_broker(env, secret_names(container)) not in VISIBILITY_BROKERS:
             continue
         raw = env.get(TASK_TIMEOUT_ENV)
         timeout = as_int(raw)
@@ -192,16 +235,18 @@ def _check_task_timeout(args: ResourceValidationArgs, report: ReportViolation) -
             )
 
 
-airflow_task_timeout_bounded = ResourceValidationPolicy(
+airflow_task_timeout_bounded = resource_policy(
     name="airflow-task-timeout-bounded",
     description=(
-        "Without a default task execution timeout a stuck task runs forever and outlives its SQS visibility "
-        f"timeout. Every Celery process sets {TASK_TIMEOUT_ENV} to a positive number of seconds that its "
-        "visibility timeout covers with margin."
+        "Without a default task execution timeout a stuck task runs forever and outlives its broker's "
+        f"visibility timeout. Every Airflow process running Celery on SQS or Redis sets {TASK_TIMEOUT_ENV} to a "
+        "positive number of seconds that its visibility timeout covers with margin."
+    ),
+    fix=(
+        f"Set {TASK_TIMEOUT_ENV} to the longest task in seconds, and {VISIBILITY_ENV} to at least that plus the margin."
     ),
     validate=_check_task_timeout,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=_MARGIN_SCHEMA,
+    properties=_MARGIN,
 )
 
 
@@ -241,20 +286,23 @@ def _check_dead_letters(args: StackValidationArgs, report: ReportViolation) -> N
         if is_target or queue.urn in redriven or tags_of(queue.props).get(ROLE_TAG) == "celery-dead-letter":
             continue
         report(
-            f"queue {queue.name} has no redrivePolicy; a task message that keeps killing its worker is "
-            "redelivered forever. Give it a dead-letter queue (deadLetterTargetArn, maxReceiveCount)",
+            f"queue {queue.name} has no redrivePolicy; a message that keeps failing its consumer is redelivered "
+            "forever (and blocks or slows the queue)",
             queue.urn,
         )
 
 
-sqs_dead_letter_queue = StackValidationPolicy(
+sqs_dead_letter_queue = stack_policy(
     name="sqs-dead-letter-queue",
     description=(
-        "A message that crashes every worker that receives it is redelivered forever unless the queue has a "
+        "A message that crashes every consumer that receives it is redelivered forever unless the queue has a "
         "dead-letter queue. Every queue that is not itself a dead-letter queue sets a redrivePolicy."
     ),
+    fix=(
+        "Create a second queue as the dead-letter queue and set redrive_policy to JSON with its "
+        "deadLetterTargetArn and a maxReceiveCount (e.g. 5), or add an aws.sqs.RedrivePolicy."
+    ),
     validate=_check_dead_letters,
-    enforcement_level=EnforcementLevel.MANDATORY,
 )
 
 
@@ -266,20 +314,20 @@ def _check_sqs_encrypted(args: ResourceValidationArgs, report: ReportViolation) 
         # Unset means SQS's own default for new queues: SSE-SQS on.
         return
     report(
-        f"queue {args.name} has sqsManagedSseEnabled False and no kmsMasterKeyId; task arguments travel in "
-        "these messages: set sqsManagedSseEnabled True or a kmsMasterKeyId",
+        f"queue {args.name} has sqsManagedSseEnabled False and no kmsMasterKeyId; its messages are stored unencrypted",
         None,
     )
 
 
-sqs_encrypted = ResourceValidationPolicy(
+sqs_encrypted = resource_policy(
     name="sqs-encrypted",
     description=(
-        "Celery messages carry task arguments. No queue turns encryption at rest off: sqsManagedSseEnabled "
-        "stays on (SQS's default for new queues) unless a KMS key (kmsMasterKeyId) encrypts it."
+        "Messages carry application data (task arguments, events). No queue turns encryption at rest off: "
+        "sqsManagedSseEnabled stays on (SQS's default for new queues) unless a KMS key (kmsMasterKeyId) "
+        "encrypts it."
     ),
+    fix="Remove sqs_managed_sse_enabled=False, or set kms_master_key_id to a KMS key.",
     validate=_check_sqs_encrypted,
-    enforcement_level=EnforcementLevel.MANDATORY,
 )
 
 POLICIES = [sqs_visibility_covers_longest_task, airflow_task_timeout_bounded, sqs_dead_letter_queue, sqs_encrypted]
