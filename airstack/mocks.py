@@ -263,6 +263,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             return _parse_arn(str(args.get("arn", "")))
         if token == "aws:index/getDefaultTags:getDefaultTags":
             return {"tags": self.default_tags(), "id": partition.name}
+        if token == "aws:ec2/getPrefixList:getPrefixList":
+            return _aws_prefix_list(str(args.get("name") or ""), self.region)
         return None
 
     def _zones(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -309,3 +311,11 @@ def _parse_arn(arn: str) -> dict[str, Any]:
     _, partition, service, region, account, resource = parts
     return {"arn": arn, "partition": partition, "service": service, "region": region, "account": account,
             "resource": resource, "id": arn}  # fmt: skip
+
+
+def _aws_prefix_list(name: str, region: str) -> dict[str, Any] | None:
+    """AWS's own prefix lists of gateway endpoint services (S3, DynamoDB) exist in every region; a stand-in id."""
+    if name not in (f"com.amazonaws.{region}.s3", f"com.amazonaws.{region}.dynamodb"):
+        return None
+    prefix_list = f"pl-{_hex('prefix-list', name, length=8)}"
+    return {"id": prefix_list, "prefixListId": prefix_list, "name": name, "cidrBlocks": []}

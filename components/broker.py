@@ -36,6 +36,7 @@ class BrokerArgs:
     stack: str
     queues: tuple[QueueSpec, ...]
     margin_percent: int
+    protect: bool
     tags: Mapping[str, str]
 
 
@@ -55,7 +56,7 @@ class Broker(pulumi.ComponentResource):
                 message_retention_seconds=14 * 24 * 3600,
                 sqs_managed_sse_enabled=True,
                 tags=with_tags(args.tags, **{ROLE_TAG: "celery-dead-letter", QUEUE_TAG: spec.queue}),
-                opts=child(self),
+                opts=child(self, protect=args.protect),
             )
             self.dead_letter_queues[spec.queue] = dlq
             self.queues[spec.queue] = aws.sqs.Queue(
@@ -78,6 +79,6 @@ class Broker(pulumi.ComponentResource):
                         MARGIN_TAG: str(args.margin_percent),
                     },
                 ),
-                opts=child(self),
+                opts=child(self, protect=args.protect),
             )
         self.register_outputs({"queueUrls": {queue: q.url for queue, q in self.queues.items()}})

@@ -13,7 +13,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.common import child, deny_insecure_transport, with_tags
+from components.bucket_policies import bucket_policy
+from components.common import child, with_tags
+from components.naming import ARTIFACTS
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class PrivateBucket:
     """A private bucket; roles get access to one prefix at a time (``components.grants.prefix_statements``)."""
 
     resource: aws.s3.Bucket
+    settled: pulumi.Resource
+    """The bucket's last settings resource: whatever needs its policy (log deliveries) or adds a setting waits."""
 
     @property
     def name(self) -> pulumi.Output[str]:
@@ -35,6 +39,7 @@ class BucketsArgs:
     versioning: bool
     logs_expiration_days: int
     noncurrent_version_days: int
+    artifacts_expiration_days: int
     protect: bool
     tags: Mapping[str, str]
 
@@ -42,18 +47,25 @@ class BucketsArgs:
 class Buckets(pulumi.ComponentResource):
     logs: PrivateBucket
     data: PrivateBucket
+    artifacts: PrivateBucket
+    """DAG releases (``dags/<team>/<release>.zip``): always versioned; releases expire after a while."""
 
     def __init__(self, name: str, args: BucketsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:buckets:Buckets", name, None, opts)
-        self.logs = self._bucket(f"{name}-logs", "logs", args, expiration_days=args.logs_expiration_days)
-        self.data = self._bucket(f"{name}-data", "data", args, expiration_days=None)
-        self.register_outputs({"logsBucket": self.logs.name, "dataBucket": self.data.name})
+        self.logs = self._bucket(f"{name}-logs", "logs", args, args.versioning, args.logs_expiration_days)
+        self.data = self._bucket(f"{name}-data", "data", args, args.versioning, None)
+        self.artifacts = self._bucket(f"{name}-artifacts", ARTIFACTS, args, True, args.artifacts_expiration_days)
+        self.register_outputs(
+            {"logsBucket": self.logs.name, "dataBucket": self.data.name, "artifactsBucket": self.artifacts.name}
+        )
 
     def _next(self, settings: list[pulumi.Resource]) -> pulumi.ResourceOptions:
         """Options of the next settings resource of a bucket: after the one before it."""
         return child(self, depends_on=settings[-1:])
 
-    def _bucket(self, name: str, purpose: str, args: BucketsArgs, expiration_days: int | None) -> PrivateBucket:
+    def _bucket(
+        self, name: str, purpose: str, args: BucketsArgs, versioned: bool, expiration_days: int | None
+    ) -> PrivateBucket:
         physical = pulumi.Output.from_input(args.account).apply(
             lambda account: naming.bucket_name(args.stack, purpose, account, args.region)
         )
@@ -105,7 +117,7 @@ class Buckets(pulumi.ComponentResource):
                 f"{name}-versioning",
                 bucket=bucket.id,
                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                    status="Enabled" if args.versioning else "Suspended"
+                    status="Enabled" if versioned else "Suspended"
                 ),
                 opts=self._next(settings),
             )
@@ -123,13 +135,13 @@ class Buckets(pulumi.ComponentResource):
         if expiration_days is not None:
             rules.append(
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-logs",
+                    id=f"expire-{purpose}",
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiration_days),
                 )
             )
-        if args.versioning:
+        if versioned:
             rules.append(
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
                     id="expire-noncurrent-versions",
@@ -149,12 +161,10 @@ class Buckets(pulumi.ComponentResource):
             aws.s3.BucketPolicy(
                 f"{name}-tls-only",
                 bucket=bucket.id,
-                policy=physical.apply(
-                    lambda b: deny_insecure_transport(
-                        "*", "s3:*", [naming.bucket_arn(args.region, b), f"{naming.bucket_arn(args.region, b)}/*"]
-                    )
+                policy=pulumi.Output.all(physical, args.account).apply(
+                    lambda v: bucket_policy(naming.bucket_arn(args.region, v[0]), purpose, args.region, v[1])
                 ),
                 opts=self._next(settings),
             )
         )
-        return PrivateBucket(bucket)
+        return PrivateBucket(bucket, settings[-1])

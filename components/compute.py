@@ -123,7 +123,7 @@ class Compute(pulumi.ComponentResource):
             name=naming.log_group_name(config.stack, spec.service),
             retention_in_days=config.logs.retention_days,
             tags=args.tags,
-            opts=child(self),
+            opts=child(self, protect=config.protected),
         )
         teams = (spec.team,) if spec.team else config.teams
         volumes = (

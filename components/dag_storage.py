@@ -42,6 +42,8 @@ class DagStorageArgs:
     """Team -> the role ARN that reads that team's DAGs (its workers' task role)."""
     all_readers: Sequence[pulumi.Input[str]] = ()
     """Role ARNs that read every team's DAGs (the dag-processor's task role)."""
+    writer: pulumi.Input[str] | None = None
+    """The role ARN that writes releases (the DAG deployment function), through its own access point."""
 
 
 def _policy_document(grants: dict[str, Any]) -> str:
@@ -49,10 +51,15 @@ def _policy_document(grants: dict[str, Any]) -> str:
         str(grants["team_roles"][t]): list(grants["points"][t]) for t in grants["team_roles"]
     }
     readers.update({role: list(grants["every"]) for role in grants["all_roles"]})
-    return json.dumps(file_system_policy(grants["fs"], readers=readers), sort_keys=True)
+    writer = grants.get("writer")
+    writers = {str(writer[0]): [str(writer[1])]} if writer else {}
+    return json.dumps(file_system_policy(grants["fs"], readers=readers, writers=writers), sort_keys=True)
 
 
 class DagStorage(pulumi.ComponentResource):
+    mount_targets: list[aws.efs.MountTarget]
+    writer_access_point: aws.efs.AccessPoint
+
     file_system_id: pulumi.Output[str]
     file_system_arn: pulumi.Output[str]
     access_points: dict[str, aws.efs.AccessPoint]
@@ -73,14 +80,16 @@ class DagStorage(pulumi.ComponentResource):
             backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED" if args.backups else "DISABLED"),
             opts=child(self),
         )
+        self.mount_targets = []
         for index in range(args.subnet_count):
-            aws.efs.MountTarget(
+            target = aws.efs.MountTarget(
                 f"{name}-mount-{index}",
                 file_system_id=fs.id,
                 subnet_id=pulumi.Output.from_input(args.subnet_ids).apply(lambda ids, i=index: ids[i]),
                 security_groups=[args.security_group_id],
                 opts=child(self),
             )
+            self.mount_targets.append(target)
         self.access_points = {
             team.team: aws.efs.AccessPoint(
                 f"{name}-{team.team}",
@@ -99,6 +108,20 @@ class DagStorage(pulumi.ComponentResource):
             )
             for team in args.teams
         }
+        # The DAG deployment function's way in: the whole /dags tree, as Airflow's user (50000:0).
+        self.writer_access_point = aws.efs.AccessPoint(
+            f"{name}-releases",
+            file_system_id=fs.id,
+            posix_user=aws.efs.AccessPointPosixUserArgs(uid=AIRFLOW_UID, gid=AIRFLOW_GID),
+            root_directory=aws.efs.AccessPointRootDirectoryArgs(
+                path="/dags",
+                creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
+                    owner_uid=AIRFLOW_UID, owner_gid=AIRFLOW_GID, permissions="0755"
+                ),
+            ),
+            tags=with_tags(args.tags, Name=f"airstack-{args.stack}-dags-releases"),
+            opts=child(self),
+        )
         readers = {team: [ap.arn] for team, ap in self.access_points.items()}
         all_points = [ap.arn for ap in self.access_points.values()]
         grants = pulumi.Output.all(
@@ -107,6 +130,7 @@ class DagStorage(pulumi.ComponentResource):
             all_roles=pulumi.Output.all(*args.all_readers),
             points=pulumi.Output.all(**{t: pulumi.Output.all(*arns) for t, arns in readers.items()}),
             every=pulumi.Output.all(*all_points),
+            writer=pulumi.Output.all(args.writer, self.writer_access_point.arn) if args.writer else None,
         )
         aws.efs.FileSystemPolicy(
             f"{name}-policy",

@@ -147,3 +147,11 @@ def file_system_policy(
                 }
             )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def dag_sync_statements(artifacts_bucket_arn: str, failure_queue_arn: str) -> list[dict[str, Any]]:
+    """The DAG deployment function reads release archives and reports events it could not handle."""
+    return [
+        statement(["s3:GetObject", "s3:GetObjectVersion"], [f"{artifacts_bucket_arn}/dags/*"]),
+        statement(["sqs:SendMessage"], [failure_queue_arn]),
+    ]

@@ -18,10 +18,12 @@ from components import naming
 from components.airflow_settings import secret_names
 from components.common import assume_role_policy, child, policy_document
 from components.config import StackConfig
-from components.grants import GrantTargets, execution_role_statements, task_role_statements
+from components.grants import GrantTargets, dag_sync_statements, execution_role_statements, task_role_statements
+from components.naming import ARTIFACTS
 from components.services import ServiceSpec
 
 EXECUTION_ROLE_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+LAMBDA_VPC_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
 class Identities(pulumi.ComponentResource):
     execution_roles: dict[str, aws.iam.Role]
     task_roles: dict[str, aws.iam.Role]
+    dag_sync_role: aws.iam.Role
+    """The DAG deployment function's role: release archives in, failures out, its VPC network interfaces."""
 
     def __init__(self, name: str, args: IdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:identity:Identities", name, None, opts)
@@ -101,7 +105,38 @@ class Identities(pulumi.ComponentResource):
             )
             self.execution_roles[spec.service] = execution
             self.task_roles[spec.service] = task
+        self.dag_sync_role = self._dag_sync_role(name, config, account)
         self.register_outputs({"taskRoleArns": {s: r.arn for s, r in self.task_roles.items()}})
+
+    def _dag_sync_role(self, name: str, config: StackConfig, account: pulumi.Output[str]) -> aws.iam.Role:
+        region, stack = config.aws_region, config.stack
+        role = aws.iam.Role(
+            f"{name}-dag-sync",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            description=f"airstack {stack}: the DAG deployment function",
+            tags=self._args.tags,
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-dag-sync-vpc",
+            role=role.name,
+            policy_arn=f"arn:{naming.partition_of(region).name}:iam::aws:policy/{LAMBDA_VPC_POLICY}",
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-dag-sync-policy",
+            role=role.id,
+            policy=account.apply(
+                lambda a: policy_document(
+                    dag_sync_statements(
+                        naming.bucket_arn(region, naming.bucket_name(stack, ARTIFACTS, a, region)),
+                        naming.queue_arn(region, a, naming.dag_sync_failure_queue(stack)),
+                    )
+                )
+            ),
+            opts=child(self),
+        )
+        return role
 
     def _role(self, name: str, purpose: str) -> aws.iam.Role:
         """A role that ECS tasks assume (an execution role or a task role)."""

@@ -14,9 +14,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components.airflow_settings import API_PORT, HEALTH_PATH
+from components.bucket_policies import ALB_LOG_PREFIX
 from components.common import child, with_tags
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+MANAGED_RULE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Triggering a DAG with a large `conf` or uploading a variables file has a body over the rule's 8 KB.
+    ("AWSManagedRulesCommonRuleSet", ("SizeRestrictions_BODY",)),
+    ("AWSManagedRulesKnownBadInputsRuleSet", ()),
+    ("AWSManagedRulesAmazonIpReputationList", ()),
+)
+"""AWS's managed rule groups, each with the rules that only count (not block) for the Airflow UI."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,11 @@ class IngressArgs:
     """An existing ACM certificate; None to request one in ``hosted_zone_id``."""
     domain: str | None
     hosted_zone_id: str | None
+    access_logs_bucket: pulumi.Input[str]
+    """The logs bucket: access logs go to its ``alb/`` prefix (FSBP ELB.5)."""
+    access_logs_ready: pulumi.Resource
+    """The logs bucket's policy that lets Elastic Load Balancing write there."""
+    web_acl: bool
     protect: bool
     tags: Mapping[str, str]
 
@@ -52,9 +65,14 @@ class Ingress(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.protect,
             idle_timeout=120,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True
+            ),
             tags=with_tags(args.tags, Name=f"airstack-{args.stack}"),
-            opts=child(self),
+            opts=child(self, depends_on=[args.access_logs_ready]),
         )
+        if args.web_acl:
+            self._web_acl(name, args, alb)
         target_group = aws.lb.TargetGroup(
             f"{name}-api-server",
             port=API_PORT,
@@ -111,6 +129,53 @@ class Ingress(pulumi.ComponentResource):
             )
             self.url = record.fqdn.apply(lambda fqdn: f"https://{fqdn.rstrip('.')}/")
         self.register_outputs({"url": self.url, "dnsName": self.dns_name})
+
+    def _web_acl(self, name: str, args: IngressArgs, alb: aws.lb.LoadBalancer) -> None:
+        """AWS's managed rule groups in front of the UI (FSBP ELB.16): common exploits, bad inputs, bad IPs."""
+        rules = []
+        for priority, (group, count_only) in enumerate(MANAGED_RULE_GROUPS):
+            rules.append(
+                aws.wafv2.WebAclRuleArgs(
+                    name=group,
+                    priority=priority,
+                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                    ),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            vendor_name="AWS",
+                            name=group,
+                            rule_action_overrides=[
+                                aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                                    name=rule,
+                                    action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                                        count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+                                    ),
+                                )
+                                for rule in count_only
+                            ],
+                        )
+                    ),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                        cloudwatch_metrics_enabled=True, metric_name=group, sampled_requests_enabled=True
+                    ),
+                )
+            )
+        acl = aws.wafv2.WebAcl(
+            f"{name}-web-acl",
+            scope="REGIONAL",
+            description=f"airstack {args.stack}: AWS managed rules in front of the Airflow UI",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=rules,
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, metric_name=f"airstack-{args.stack}-ui", sampled_requests_enabled=True
+            ),
+            tags=args.tags,
+            opts=child(self),
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-web-acl-association", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=child(self)
+        )
 
     def _certificate(self, name: str, args: IngressArgs) -> pulumi.Input[str]:
         """The stack's certificate, or one requested here and validated through the hosted zone (its ARN once valid)."""

@@ -9,25 +9,29 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import child, policy_document
+from components.naming import partition_of
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
     stack: str
+    region: str
     emails: tuple[str, ...]
     webhook_url: pulumi.Input[str] | None
     dead_letter_queue_names: Mapping[str, pulumi.Input[str]]
     db_instance_id: pulumi.Input[str]
+    protect: bool
     tags: Mapping[str, str]
 
 
-def alert_key_policy(account_id: str) -> str:
+def alert_key_policy(account_id: str, region: str) -> str:
+    partition = partition_of(region).name
     return policy_document(
         [
             {
                 "Sid": "AccountAdministers",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
             },
@@ -37,6 +41,11 @@ def alert_key_policy(account_id: str) -> str:
                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
+                # Only this account's alarms: the service principal alone would let any account's (confused deputy).
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+                },
             },
         ]
     )
@@ -55,9 +64,9 @@ class Monitoring(pulumi.ComponentResource):
             description=f"airstack {args.stack}: encrypts the alert topic; usable by CloudWatch alarms",
             enable_key_rotation=True,
             deletion_window_in_days=7,
-            policy=account.apply(alert_key_policy),
+            policy=account.apply(lambda a: alert_key_policy(a, args.region)),
             tags=args.tags,
-            opts=child(self),
+            opts=child(self, protect=args.protect),
         )
         topic = aws.sns.Topic(
             f"{name}-alerts",

@@ -16,7 +16,9 @@ AUTO_NAME_SUFFIX = "-" + "x" * 7
 """Stands for what Pulumi appends to the logical name of an auto-named resource: '-' and 7 random hex digits."""
 
 ACCOUNT_ID_LENGTH = 12
-BUCKET_PURPOSES = ("logs", "data")
+ARTIFACTS = "dags"
+BUCKET_PURPOSES = ("logs", "data", ARTIFACTS)
+"""The physical purpose of the artifacts bucket is `dags`: the DAG releases it holds (and a short name)."""
 """The buckets every stack has (``bucket_name(stack, purpose, ...)``)."""
 
 
@@ -162,6 +164,24 @@ def db_instance_arn(region: str, account: str, identifier: str) -> str:
 def rds_managed_secrets_pattern(region: str, account: str) -> str:
     """The secrets RDS creates for managed master passwords (``rds!db-<id>``), as an IAM resource pattern."""
     return f"arn:{partition_of(region).name}:secretsmanager:{region}:{account}:secret:rds!db-*"
+
+
+def dag_sync_function(stack: str) -> str:
+    """The DAG deployment function (its log group is ``/aws/lambda/<name>``)."""
+    return physical(stack, "dag-sync")
+
+
+def dag_sync_failure_queue(stack: str) -> str:
+    """Where the DAG deployment function's events go when every attempt failed."""
+    return physical(stack, "dag-sync-failures")
+
+
+def lambda_log_group(function: str) -> str:
+    return f"/aws/lambda/{function}"
+
+
+def log_group_arn(region: str, account: str, group: str) -> str:
+    return f"arn:{partition_of(region).name}:logs:{region}:{account}:log-group:{group}"
 
 
 def final_snapshot_identifier(stack: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -14,8 +15,8 @@ from components.airflow_settings import API_PORT, DB_PORT, TRIGGERER_LOG_PORT, W
 from components.common import child, with_tags
 from components.sizing import subnet_masks
 
-SECURITY_GROUP_ROLES = ("alb", "api-server", "core", "workers", "database", "efs", "endpoints")
-"""``core`` holds the scheduler, dag-processor and triggerer."""
+SECURITY_GROUP_ROLES = ("alb", "api-server", "core", "workers", "database", "efs", "endpoints", "dag-sync")
+"""``core`` holds the scheduler, dag-processor and triggerer; ``dag-sync`` the DAG deployment function."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow("database", "workers", DB_PORT, "Celery's own database (result backend)"),
     Flow("efs", "core", 2049, "the dag-processor reads DAG files"),
     Flow("efs", "workers", 2049, "workers read their team's DAG files"),
+    Flow("efs", "dag-sync", 2049, "the DAG deployment function writes releases"),
 )
 """Every ingress between tiers. A flow not listed here is not open."""
 
@@ -53,6 +55,10 @@ class NetworkArgs:
     nat_strategy: str
     interface_endpoints: tuple[str, ...]
     ui_allowed_cidrs: tuple[str, ...]
+    flow_logs_destination: pulumi.Input[str]
+    """Where the VPC's flow logs go: an S3 ARN with a prefix (the logs bucket's ``vpc-flow-logs/``)."""
+    flow_logs_ready: pulumi.Resource
+    """What must exist first: the logs bucket's policy that lets the log delivery write there."""
     tags: Mapping[str, str]
 
 
@@ -95,6 +101,24 @@ class Network(pulumi.ComponentResource):
             ],
             tags=with_tags(args.tags, Name=f"airstack-{args.stack}"),
             opts=child(self),
+        )
+        # The VPC's default security group keeps no rules: nothing can use it by accident (FSBP EC2.2).
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-group",
+            vpc_id=vpc.vpc_id,
+            tags=with_tags(args.tags, Name=f"airstack-{args.stack}-default-unused"),
+            opts=child(self),
+        )
+        # Every flow in and out of the VPC, for investigations (FSBP EC2.6).
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=args.flow_logs_destination,
+            max_aggregation_interval=600,
+            tags=args.tags,
+            opts=child(self, depends_on=[args.flow_logs_ready]),
         )
         self.vpc_id = vpc.vpc_id
         self.public_subnet_ids = vpc.public_subnet_ids
@@ -159,6 +183,25 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child(self),
         )
+        s3 = aws.ec2.get_prefix_list_output(
+            name=f"com.amazonaws.{args.region}.s3", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).id
+        dag_sync_peers: list[tuple[int, str, dict[str, Any]]] = [
+            (443, "release archives from S3 (gateway endpoint)", {"prefix_list_id": s3}),
+            (2049, "the DAG file system", {"referenced_security_group_id": sg["efs"].id}),
+        ]
+        for port, why, peer in dag_sync_peers:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-dag-sync-egress-{port}",
+                security_group_id=sg["dag-sync"].id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=why,
+                tags=args.tags,
+                opts=child(self),
+                **peer,
+            )
         for role in EGRESS_ROLES:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-{role}-egress",

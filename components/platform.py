@@ -6,10 +6,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.broker import Broker, BrokerArgs, QueueSpec
+from components.bucket_policies import FLOW_LOG_PREFIX
 from components.buckets import Buckets, BucketsArgs
 from components.compute import Compute, ComputeArgs
 from components.config import StackConfig
 from components.dag_storage import DagStorage, DagStorageArgs, TeamDirectory
+from components.delivery import Delivery, DeliveryArgs
 from components.identities import Identities, IdentitiesArgs
 from components.ingress import Ingress, IngressArgs
 from components.metastore import Metastore, MetastoreArgs
@@ -34,6 +36,22 @@ class AirflowPlatform(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         specs = service_specs(config)
 
+        # Before the network: its flow logs, like the load balancer's access logs, go to the logs bucket.
+        self.buckets = Buckets(
+            "buckets",
+            BucketsArgs(
+                stack=config.stack,
+                region=config.aws_region,
+                account=account,
+                versioning=config.bucket_versioning,
+                logs_expiration_days=config.buckets.logs_expiration_days,
+                artifacts_expiration_days=config.buckets.artifacts_expiration_days,
+                noncurrent_version_days=config.buckets.noncurrent_version_days,
+                protect=protect,
+                tags=tags,
+            ),
+            here,
+        )
         self.network = Network(
             "network",
             NetworkArgs(
@@ -44,6 +62,8 @@ class AirflowPlatform(pulumi.ComponentResource):
                 nat_strategy=config.network.nat_strategy,
                 interface_endpoints=config.network.interface_endpoints,
                 ui_allowed_cidrs=config.ingress.allowed_cidrs,
+                flow_logs_destination=self.buckets.logs.resource.arn.apply(lambda arn: f"{arn}/{FLOW_LOG_PREFIX}/"),
+                flow_logs_ready=self.buckets.logs.settled,
                 tags=tags,
             ),
             here,
@@ -101,6 +121,7 @@ class AirflowPlatform(pulumi.ComponentResource):
                     for t in config.teams
                 ),
                 margin_percent=config.broker.visibility_margin_percent,
+                protect=protect,
                 tags=tags,
             ),
             here,
@@ -123,19 +144,21 @@ class AirflowPlatform(pulumi.ComponentResource):
                     s.team.name: self.identities.task_roles[s.service].arn for s in specs if s.team is not None
                 },
                 all_readers=[self.identities.task_roles["dag-processor"].arn],
+                writer=self.identities.dag_sync_role.arn,
             ),
             here,
         )
-        self.buckets = Buckets(
-            "buckets",
-            BucketsArgs(
-                stack=config.stack,
-                region=config.aws_region,
+        self.delivery = Delivery(
+            "delivery",
+            DeliveryArgs(
+                config=config,
                 account=account,
-                versioning=config.bucket_versioning,
-                logs_expiration_days=config.buckets.logs_expiration_days,
-                noncurrent_version_days=config.buckets.noncurrent_version_days,
-                protect=protect,
+                artifacts=self.buckets.artifacts,
+                role=self.identities.dag_sync_role,
+                subnet_ids=self.network.private_subnet_ids,
+                security_group_id=sg["dag-sync"],
+                access_point_arn=self.dags.writer_access_point.arn,
+                mount_targets=self.dags.mount_targets,
                 tags=tags,
             ),
             here,
@@ -153,6 +176,9 @@ class AirflowPlatform(pulumi.ComponentResource):
                 certificate_arn=config.ingress.certificate_arn,
                 domain=config.ingress.domain,
                 hosted_zone_id=config.ingress.hosted_zone_id,
+                access_logs_bucket=self.buckets.logs.name,
+                access_logs_ready=self.buckets.logs.settled,
+                web_acl=config.ingress.web_acl,
                 protect=protect,
                 tags=tags,
             ),
@@ -182,10 +208,12 @@ class AirflowPlatform(pulumi.ComponentResource):
             "monitoring",
             MonitoringArgs(
                 stack=config.stack,
+                region=config.aws_region,
                 emails=config.alerting.emails,
                 webhook_url=pulumi.Output.secret(config.alerting.webhook_url) if config.alerting.webhook_url else None,
                 dead_letter_queue_names={q: dlq.name for q, dlq in self.broker.dead_letter_queues.items()},
                 db_instance_id=self.metastore.identifier,
+                protect=protect,
                 tags=tags,
             ),
             here,
@@ -197,6 +225,9 @@ class AirflowPlatform(pulumi.ComponentResource):
             "queueUrls": {q: queue.url for q, queue in self.broker.queues.items()},
             "logsBucket": self.buckets.logs.name,
             "dataBucket": self.buckets.data.name,
+            "artifactsBucket": self.buckets.artifacts.name,
+            "dagSyncFunction": self.delivery.function_name,
+            **({"imageRepositoryUrl": self.delivery.repository_url} if self.delivery.repository_url else {}),
             "dagFileSystemId": self.dags.file_system_id,
             "dagAccessPointIds": {team: ap.id for team, ap in self.dags.access_points.items()},
             "metastoreEndpoint": self.metastore.address,

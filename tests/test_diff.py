@@ -117,8 +117,9 @@ def diff_of(planned: dict[str, Planned], name: str) -> PlanDiff:
     [
         # +19: queue and dead-letter queue, access point, 5 IAM (2 roles, 2 policies, 1 attachment), the worker
         # (service, task definition, log group, scaling target, 2 policies, 2 scheduled actions, 2 alarms) and a
-        # dead-letter alarm; ~8: a new revision of the 6 task definitions, the EFS policy, the scheduler's policy
-        ("team", "+19 ~8, +$1.90/month"),
+        # dead-letter alarm; ~9: a new revision of the 6 task definitions, the EFS policy, the scheduler's policy
+        # and the DAG deployment function (its list of teams)
+        ("team", "+19 ~9, +$1.90/month"),
         ("class", "~1, +$12.41/month"),
         ("multiaz", "~1, +$14.95/month"),
         # acc checks Multi-AZ as advisory: turning it off is a new violation and halves the database's price
@@ -126,7 +127,8 @@ def diff_of(planned: dict[str, Planned], name: str) -> PlanDiff:
         ("single-az", "~1, 1 new violation, -$27.36/month"),
         # the queue's visibility timeout and the worker's task definition (a new revision, not a replacement)
         ("timeout", "~2"),
-        ("public", "~1, 1 replaced, +$7.30/month"),
+        # +2: an internet-facing UI gets a web ACL and its association (FSBP ELB.16)
+        ("public", "+2 ~1, 1 replaced, +$7.30/month"),
         ("secret", "+1"),
     ],
 )
@@ -192,7 +194,7 @@ def test_team_added_creates_its_resources_and_replaces_nothing(planned: dict[str
 
 def test_a_change_that_forces_a_new_resource_is_a_replacement(planned: dict[str, Planned]) -> None:
     diff = diff_of(planned, "public")
-    (alb,) = diff.resources
+    (alb,) = [r for r in diff.resources if r.action != "create"]
     assert (alb.name, alb.action, alb.because) == ("ingress-alb", "replace", ("internal",))
     text = render_markdown(diff)
     assert "**replaced** (`internal` forces a new resource)" in text

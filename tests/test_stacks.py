@@ -21,7 +21,7 @@ DB = "aws:rds/instance:Instance"
 TIERS = {
     "airstack:network:Network", "airstack:metastore:Metastore", "airstack:broker:Broker", "airstack:dags:DagStorage",
     "airstack:buckets:Buckets", "airstack:secrets:Secrets", "airstack:compute:Compute", "airstack:ingress:Ingress",
-    "airstack:monitoring:Monitoring", "airstack:identity:Identities",
+    "airstack:monitoring:Monitoring", "airstack:identity:Identities", "airstack:delivery:Delivery",
 }  # fmt: skip
 
 
@@ -72,14 +72,14 @@ def test_n_teams_give_n_queues_dlqs_worker_services_and_access_points(stack: str
     queues = of_type(run, QUEUE)
     assert len([q for q in queues if q.inputs["tags"]["airstack:role"] == "celery-broker"]) == teams
     assert len([q for q in queues if q.inputs["tags"]["airstack:role"] == "celery-dead-letter"]) == teams
-    assert len(of_type(run, ACCESS_POINT)) == teams
+    assert len(of_type(run, ACCESS_POINT)) == teams + 1, "one per team, and the DAG deployment function's"
     workers = [s for s in of_type(run, SERVICE) if s.inputs["name"].startswith("worker-")]
     assert sorted(s.inputs["name"] for s in workers) == sorted(f"worker-{t.name}" for t in config.teams)
     assert sorted(s.inputs["name"] for s in of_type(run, SERVICE) if s not in workers) == [
         "api-server", "dag-processor", "scheduler", "triggerer",
     ]  # fmt: skip
     paths = sorted(ap.inputs["rootDirectory"]["path"] for ap in of_type(run, ACCESS_POINT))
-    assert paths == sorted(f"/dags/{t.directory}" for t in config.teams)
+    assert paths == sorted(["/dags", *(f"/dags/{t.directory}" for t in config.teams)])
 
 
 def test_prod_is_highly_available_and_dev_is_small() -> None:
@@ -110,7 +110,7 @@ def test_stateful_resources_are_protected_in_prod_and_dr(stack: str, protected: 
         r for r in run.resources
         if r.type in (DB, "aws:efs/fileSystem:FileSystem", "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret")
     ]  # fmt: skip
-    assert len(stateful) == 1 + 1 + 2 + 6
+    assert len(stateful) == 1 + 1 + 3 + 6  # database, file system, logs/data/DAG-release buckets, secrets
     assert {r.protect for r in stateful} == {protected}
 
 
@@ -264,10 +264,10 @@ def test_each_buckets_settings_are_applied_one_after_another(stack: str) -> None
     for bucket in of_type(run, "aws:s3/bucket:Bucket"):
         settings = [r for r in run.resources if r.type.startswith("aws:s3/bucket") and r.type != bucket.type
                     and r.inputs.get("bucket") == bucket.outputs["id"]]  # fmt: skip
-        assert len(settings) == 6
+        assert len(settings) in (6, 7), "six settings, and the DAG releases' notification"
         order = {r.urn: i for i, r in enumerate(settings)}
         chained = [r for r in settings if r.dependencies and set(r.dependencies) & set(order)]
-        assert len(chained) == 5, "every setting but the first waits for the one before it"
+        assert len(chained) == len(settings) - 1, "every setting but the first waits for one before it"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -282,3 +282,116 @@ def test_the_metastore_runs_a_major_version_with_its_master_password_managed(sta
     assert db.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     groups = {g.inputs["name"] for g in of_type(planned(stack), "aws:cloudwatch/logGroup:LogGroup")}
     assert {f"/aws/rds/instance/{db.inputs['identifier']}/{e}" for e in ("postgresql", "upgrade")} <= groups
+
+
+# ------------------------------------------------------------------------------------------ delivery tier
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dag_releases_reach_efs_through_the_deployment_function(stack: str) -> None:
+    run, config = planned(stack), read_stack_file(stack).load()
+    [function] = of_type(run, "aws:lambda/function:Function")
+    assert function.inputs["handler"] == "dag_sync.handler.handler"
+    assert function.inputs["runtime"] == "python3.12"
+    assert function.inputs["code"]["assets"]["dag_sync/handler.py"]["path"].endswith("lambdas/dag_sync/handler.py")
+    env = function.inputs["environment"]["variables"]
+    assert json.loads(env["AIRSTACK_DAG_TEAMS"]) == {t.name: t.directory for t in config.teams}
+    [artifacts] = [b for b in of_type(run, "aws:s3/bucket:Bucket") if b.inputs["tags"]["airstack:bucket"] == "dags"]
+    assert env["AIRSTACK_ARTIFACTS_BUCKET"] == artifacts.outputs["bucket"]
+    [notification] = of_type(run, "aws:s3/bucketNotification:BucketNotification")
+    [trigger] = notification.inputs["lambdaFunctions"]
+    assert (trigger["filterPrefix"], trigger["filterSuffix"], trigger["events"]) == (
+        "dags/",
+        ".zip",
+        ["s3:ObjectCreated:*"],
+    )
+    [permission] = of_type(run, "aws:lambda/permission:Permission")
+    assert (permission.inputs["principal"], permission.inputs["sourceArn"]) == (
+        "s3.amazonaws.com",
+        artifacts.outputs["arn"],
+    )
+    # Its own access point, rooted at /dags as Airflow's user; the file system lets only it write.
+    points = {p.urn: p for p in of_type(run, "aws:efs/accessPoint:AccessPoint")}
+    [writer] = [p for p in points.values() if p.inputs["rootDirectory"]["path"] == "/dags"]
+    assert function.inputs["fileSystemConfig"] == {"arn": writer.outputs["arn"], "localMountPath": "/mnt/dags"}
+    assert writer.inputs["posixUser"] == {"uid": 50000, "gid": 0}
+    [policy] = of_type(run, "aws:efs/fileSystemPolicy:FileSystemPolicy")
+    writes = [
+        s for s in json.loads(policy.inputs["policy"])["Statement"] if "elasticfilesystem:ClientWrite" in s["Action"]
+    ]
+    assert [s["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"] for s in writes] == [
+        [writer.outputs["arn"]]
+    ]
+    mounts = {m.urn for m in of_type(run, "aws:efs/mountTarget:MountTarget")}
+    assert mounts <= set(function.dependencies), "it mounts EFS when it starts: the mount targets exist first"
+    [retries] = of_type(run, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    [failures] = [q for q in of_type(run, QUEUE) if q.inputs["name"].endswith("dag-sync-failures")]
+    assert retries.inputs["destinationConfig"]["onFailure"]["destination"] == failures.outputs["arn"]
+
+
+def test_only_the_owning_stack_creates_the_image_repository() -> None:
+    [repository] = of_type(planned("prod"), "aws:ecr/repository:Repository")
+    assert repository.inputs["name"] == "airstack/airflow-core"
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository.protect
+    [lifecycle] = of_type(planned("prod"), "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    rules = json.loads(lifecycle.inputs["policy"])["rules"]
+    assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "tagged"}
+    assert all(not of_type(planned(s), "aws:ecr/repository:Repository") for s in ("dev", "acc", "dr"))
+
+
+# ------------------------------------------------------------------------------------ security baseline
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_network_keeps_flow_logs_and_an_empty_default_group(stack: str) -> None:
+    run = planned(stack)
+    [flow] = of_type(run, "aws:ec2/flowLog:FlowLog")
+    [logs] = [b for b in of_type(run, "aws:s3/bucket:Bucket") if b.inputs["tags"]["airstack:bucket"] == "logs"]
+    assert flow.inputs["logDestination"] == f"{logs.outputs['arn']}/vpc-flow-logs/"
+    assert flow.inputs["trafficType"] == "ALL"
+    [default] = of_type(run, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert "ingress" not in default.inputs
+    assert "egress" not in default.inputs
+    [policy] = [p for p in of_type(run, "aws:s3/bucketPolicy:BucketPolicy") if p.inputs["bucket"] == logs.outputs["id"]]
+    sids = {s["Sid"] for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert sids == {"DenyInsecureTransport", "LoadBalancerAccessLogs", "FlowLogsWrite", "FlowLogsCheckAcl"}
+    assert policy.urn in flow.dependencies, "the delivery may write before the flow log is created"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_load_balancer_logs_access_and_an_internet_facing_one_has_a_web_acl(stack: str) -> None:
+    run, config = planned(stack), read_stack_file(stack).load()
+    [alb] = of_type(run, "aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["accessLogs"]["enabled"] is True
+    assert alb.inputs["accessLogs"]["prefix"] == "alb"
+    acls = of_type(run, "aws:wafv2/webAcl:WebAcl")
+    assert bool(acls) is config.ingress.internet_facing
+    for acl in acls:
+        groups = [r["statement"]["managedRuleGroupStatement"]["name"] for r in acl.inputs["rules"]]
+        assert "AWSManagedRulesCommonRuleSet" in groups
+        [association] = of_type(run, "aws:wafv2/webAclAssociation:WebAclAssociation")
+        assert association.inputs["resourceArn"] == alb.outputs["arn"]
+
+
+def test_cloudwatch_may_use_the_alert_key_only_for_this_accounts_alarms() -> None:
+    run = planned("prod")
+    [topic] = of_type(run, "aws:sns/topic:Topic")
+    key = next(k for k in of_type(run, "aws:kms/key:Key") if k.urn in topic.property_dependencies["kmsMasterKeyId"])
+    cloudwatch = next(s for s in json.loads(key.inputs["policy"])["Statement"] if s["Sid"] == "CloudWatchAlarmsPublish")
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
+    assert cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:cloudwatch:eu-west-1:111122223333")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_queues_keys_and_log_groups_are_protected_in_prod_and_dr(stack: str) -> None:
+    run, protected = planned(stack), read_stack_file(stack).load().protected
+    for typ in (QUEUE, "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:secretsmanager/secret:Secret"):
+        assert {r.protect for r in of_type(run, typ)} == {protected}, typ
+
+
+@pytest.mark.parametrize(("stack", "days"), [("dev", 0), ("acc", 7), ("prod", 30), ("dr", 30)])
+def test_a_deleted_secret_can_be_restored_outside_dev(stack: str, days: int) -> None:
+    secrets = of_type(planned(stack), "aws:secretsmanager/secret:Secret")
+    assert {s.inputs["recoveryWindowInDays"] for s in secrets} == {days}

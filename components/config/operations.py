@@ -54,6 +54,8 @@ class Buckets(_Model):
     """Versioned buckets; unset means on everywhere but dev."""
     logs_expiration_days: Int = Field(default=90, ge=1, le=3650)
     noncurrent_version_days: Int = Field(default=30, ge=1, le=3650)
+    artifacts_expiration_days: Int = Field(default=180, ge=7, le=3650)
+    """How long DAG releases stay in the artifacts bucket (the current one lives on EFS)."""
 
     @field_validator("versioning")
     @classmethod
@@ -136,10 +138,16 @@ class Ingress(_Model):
     domain: Str | None = None
     internet_facing: Bool = False
     allowed_cidrs: tuple[Cidr, ...] = ()
+    waf: Bool | None = None
+    """A web ACL with AWS's managed rules in front of the UI (FSBP ELB.16); unset: on when internet-facing."""
 
     @property
     def creates_certificate(self) -> bool:
         return self.hosted_zone_id is not None
+
+    @property
+    def web_acl(self) -> bool:
+        return self.waf if self.waf is not None else self.internet_facing
 
     @field_validator("certificate_arn")
     @classmethod

@@ -18,7 +18,7 @@ from components.config._base import (
     context_value,
     environment_of,
 )
-from components.config.aws import ECS_IMAGE_MAX, repository_problem
+from components.config.aws import ECS_IMAGE_MAX, ecr_region, repository_problem
 from components.sizing import (
     SQS_MAX_VISIBILITY_SECONDS,
     fargate_memory_choices,
@@ -38,6 +38,9 @@ class Broker(_Model):
 class Image(_Model):
     repository: Str
     tag: Str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    manage_repository: Bool = False
+    """This stack creates and owns the ECR repository (scan on push, immutable tags, lifecycle); stacks that
+    share an account and region refer to the owner's repository by its URI."""
 
     @field_validator("repository")
     @classmethod
@@ -58,9 +61,25 @@ class Image(_Model):
             raise ValueError(f"ECS takes an image reference (repository:tag) of at most {ECS_IMAGE_MAX} characters")
         return value
 
+    @field_validator("manage_repository")
+    @classmethod
+    def _owned_repository_is_here(cls, value: bool, info: ValidationInfo) -> bool:
+        repository, region = info.data.get("repository"), context_value(info, "region")
+        if value and isinstance(repository, str) and ecr_region(repository) != region:
+            raise ValueError(
+                f"a stack creates only an ECR repository of its own region ({region}): set image.repository to "
+                f"<account>.dkr.ecr.{region}.amazonaws.com/<name>"
+            )
+        return value
+
     @property
     def uri(self) -> str:
         return f"{self.repository}:{self.tag}"
+
+    @property
+    def repository_name(self) -> str:
+        """The repository's name in its registry (``<registry>/<name>`` without the registry)."""
+        return self.repository.split("/", 1)[1] if "/" in self.repository else self.repository
 
 
 # ---------------------------------------------------------------------------------------------- compute

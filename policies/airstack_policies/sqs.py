@@ -40,6 +40,8 @@ from airstack_policies._props import (
 )
 from airstack_policies._rules import resource_policy, stack_policy
 
+DEAD_LETTER_ROLES = ("celery-dead-letter", "dead-letter")
+"""Queues tagged as where failed messages end up (a dead-letter queue, a Lambda's failure destination)."""
 REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 
 _MARGIN = {"minimumMarginPercent": {"type": "integer", "default": 10, "minimum": 0}}
@@ -283,7 +285,7 @@ def _check_dead_letters(args: StackValidationArgs, report: ReportViolation) -> N
     for queue in queues:
         arn = peek(queue.props, "arn")
         is_target = queue.urn in target_urns or (isinstance(arn, str) and arn in target_arns)
-        if is_target or queue.urn in redriven or tags_of(queue.props).get(ROLE_TAG) == "celery-dead-letter":
+        if is_target or queue.urn in redriven or tags_of(queue.props).get(ROLE_TAG) in DEAD_LETTER_ROLES:
             continue
         report(
             f"queue {queue.name} has no redrivePolicy; a message that keeps failing its consumer is redelivered "

@@ -1,0 +1,188 @@
+"""Delivery tier: where the core image lives and how DAG releases reach the DAG file system.
+
+- The core image's ECR repository (only in the stack that owns it, ``image.manageRepository``): scanned on
+  push, tags immutable, old images expired.
+- The DAG deployment function (``lambdas/dag_sync``): a release archive put at
+  ``s3://<artifacts>/dags/<team>/<release>.zip`` becomes ``<team>/current`` on EFS, atomically, or is
+  rejected untouched. It runs in the VPC with the file system's releases access point; events it could not
+  handle after Lambda's retries land in a queue that is alarmed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.buckets import PrivateBucket
+from components.common import child, with_tags
+from components.config import StackConfig
+
+LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "dag_sync"
+LAMBDA_MOUNT = "/mnt/dags"
+KEEP_IMAGES = {"prod-": 30, "acc-": 20}
+"""Images kept per tag prefix; untagged images (layers of replaced builds) expire after a day."""
+
+
+def lifecycle_policy(keep: Mapping[str, int] = KEEP_IMAGES) -> str:
+    rules = [
+        {
+            "rulePriority": 1,
+            "description": "untagged images are leftovers of builds",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+    for priority, (prefix, count) in enumerate(sorted(keep.items()), start=2):
+        rules.append(
+            {
+                "rulePriority": priority,
+                "description": f"keep the last {count} {prefix}* images",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [prefix],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": count,
+                },
+                "action": {"type": "expire"},
+            }
+        )
+    return json.dumps({"rules": rules}, sort_keys=True)
+
+
+def function_code(source: Path = LAMBDA_SOURCE) -> pulumi.AssetArchive:
+    """The function's package, file by file (no caches), under ``dag_sync/`` as its handler path expects."""
+    files = sorted(p for p in source.glob("*.py") if p.is_file())
+    return pulumi.AssetArchive({f"dag_sync/{p.name}": pulumi.FileAsset(str(p)) for p in files})
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    config: StackConfig
+    account: pulumi.Input[str]
+    artifacts: PrivateBucket
+    role: aws.iam.Role
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_id: pulumi.Input[str]
+    access_point_arn: pulumi.Input[str]
+    mount_targets: Sequence[pulumi.Resource]
+    tags: Mapping[str, str]
+
+
+class Delivery(pulumi.ComponentResource):
+    repository_url: pulumi.Output[str] | None
+    function_name: pulumi.Output[str]
+    failure_queue: aws.sqs.Queue
+
+    def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airstack:delivery:Delivery", name, None, opts)
+        config = args.config
+        self.repository_url = self._repository(name, config, args.tags) if config.image.manage_repository else None
+        self._dag_sync(name, args)
+        self.register_outputs({"repositoryUrl": self.repository_url, "dagSyncFunction": self.function_name})
+
+    def _repository(self, name: str, config: StackConfig, tags: Mapping[str, str]) -> pulumi.Output[str]:
+        repository = aws.ecr.Repository(
+            f"{name}-image",
+            name=config.image.repository_name,
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+            tags=tags,
+            opts=child(self, protect=config.protected),
+        )
+        aws.ecr.LifecyclePolicy(f"{name}-image-lifecycle", repository=repository.name, policy=lifecycle_policy(),
+                                opts=child(self))  # fmt: skip
+        return repository.repository_url
+
+    def _dag_sync(self, name: str, args: DeliveryArgs) -> None:
+        config = args.config
+        function_name = naming.dag_sync_function(config.stack)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-dag-sync-logs",
+            name=naming.lambda_log_group(function_name),
+            retention_in_days=config.logs.retention_days,
+            tags=args.tags,
+            opts=child(self, protect=config.protected),
+        )
+        self.failure_queue = aws.sqs.Queue(
+            f"{name}-dag-sync-failures",
+            name=naming.dag_sync_failure_queue(config.stack),
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            tags=with_tags(args.tags, **{"airstack:role": "dead-letter"}),
+            opts=child(self, protect=config.protected),
+        )
+        function = aws.lambda_.Function(
+            f"{name}-dag-sync",
+            name=function_name,
+            description=f"airstack {config.stack}: DAG releases from S3 to the DAG file system",
+            runtime="python3.12",
+            architectures=["arm64"],
+            handler="dag_sync.handler.handler",
+            code=function_code(),
+            role=args.role.arn,
+            memory_size=512,
+            timeout=120,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "AIRSTACK_ARTIFACTS_BUCKET": args.artifacts.name,
+                    "AIRSTACK_DAG_TEAMS": json.dumps({t.name: t.directory for t in config.teams}, sort_keys=True),
+                    "AIRSTACK_DAGS_ROOT": LAMBDA_MOUNT,
+                }
+            ),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.subnet_ids, security_group_ids=[args.security_group_id]
+            ),
+            file_system_config=aws.lambda_.FunctionFileSystemConfigArgs(
+                arn=args.access_point_arn, local_mount_path=LAMBDA_MOUNT
+            ),
+            tags=args.tags,
+            # The function mounts the file system when it starts: its mount targets must exist first.
+            opts=child(self, depends_on=[log_group, *args.mount_targets]),
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-dag-sync-retries",
+            function_name=function.name,
+            maximum_retry_attempts=2,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.failure_queue.arn
+                )
+            ),
+            opts=child(self),
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-dag-sync-from-s3",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="s3.amazonaws.com",
+            source_arn=args.artifacts.resource.arn,
+            source_account=args.account,
+            opts=child(self),
+        )
+        aws.s3.BucketNotification(
+            f"{name}-dag-releases",
+            bucket=args.artifacts.resource.id,
+            lambda_functions=[
+                aws.s3.BucketNotificationLambdaFunctionArgs(
+                    lambda_function_arn=function.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix="dags/",
+                    filter_suffix=".zip",
+                )
+            ],
+            # After the bucket's other settings (S3 takes one change at a time) and the invoke permission.
+            opts=child(self, depends_on=[permission, args.artifacts.settled]),
+        )
+        self.function_name = function.name
