@@ -45,6 +45,38 @@ FLOWS: tuple[Flow, ...] = (
 EGRESS_ROLES = ("api-server", "core", "workers")
 """Airflow itself calls AWS APIs and the data sources of tasks; stores and the ALB initiate nothing."""
 
+S3 = "s3"
+"""The S3 gateway endpoint's prefix list, as a destination."""
+
+
+@dataclass(frozen=True)
+class Egress:
+    source: str
+    to: str
+    """A security group role, or ``s3`` (the S3 prefix list)."""
+    port: int
+    why: str
+
+
+RESTRICTED_EGRESS: tuple[Egress, ...] = (
+    *(Egress(role, "endpoints", 443, "AWS APIs through interface endpoints") for role in EGRESS_ROLES),
+    *(
+        Egress(role, S3, 443, "S3 through the gateway endpoint (images' layers, task logs, data)")
+        for role in EGRESS_ROLES
+    ),
+    Egress("api-server", "database", DB_PORT, "metadata database"),
+    Egress("api-server", "workers", WORKER_LOG_PORT, "live logs of running tasks"),
+    Egress("api-server", "core", TRIGGERER_LOG_PORT, "live logs of deferred tasks"),
+    Egress("core", "database", DB_PORT, "metadata database"),
+    Egress("core", "efs", 2049, "the dag-processor reads DAG files"),
+    Egress("core", "api-server", API_PORT, "the Execution API"),
+    Egress("workers", "database", DB_PORT, "Celery's own database"),
+    Egress("workers", "efs", 2049, "their team's DAG files"),
+    Egress("workers", "api-server", API_PORT, "the Execution API"),
+)
+"""Where Airflow's tasks may connect when egress is restricted: each flow of ``FLOWS``, seen from its source,
+and AWS through the VPC's endpoints. Security groups do not filter the VPC's DNS resolver or the ECS agent."""
+
 
 @dataclass(frozen=True)
 class NetworkArgs:
@@ -55,6 +87,8 @@ class NetworkArgs:
     nat_strategy: str
     interface_endpoints: tuple[str, ...]
     ui_allowed_cidrs: tuple[str, ...]
+    restrict_egress: bool
+    worker_egress_cidrs: tuple[str, ...]
     flow_logs_destination: pulumi.Input[str]
     """Where the VPC's flow logs go: an S3 ARN with a prefix (the logs bucket's ``vpc-flow-logs/``)."""
     flow_logs_ready: pulumi.Resource
@@ -202,16 +236,19 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
                 **peer,
             )
-        for role in EGRESS_ROLES:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{role}-egress",
-                security_group_id=sg[role].id,
-                cidr_ipv4="0.0.0.0/0",
-                ip_protocol="-1",
-                description="AWS APIs, the other tiers and the data sources of tasks",
-                tags=args.tags,
-                opts=child(self),
-            )
+        if args.restrict_egress:
+            self._restricted_egress(name, args, s3)
+        else:
+            for role in EGRESS_ROLES:
+                aws.vpc.SecurityGroupEgressRule(
+                    f"{name}-{role}-egress",
+                    security_group_id=sg[role].id,
+                    cidr_ipv4="0.0.0.0/0",
+                    ip_protocol="-1",
+                    description="AWS APIs, the other tiers and the data sources of tasks",
+                    tags=args.tags,
+                    opts=child(self),
+                )
 
         for service in args.interface_endpoints:
             aws.ec2.VpcEndpoint(
@@ -234,3 +271,33 @@ class Network(pulumi.ComponentResource):
                 "isolatedSubnetIds": self.isolated_subnet_ids,
             }
         )
+
+    def _restricted_egress(self, name: str, args: NetworkArgs, s3: pulumi.Input[str]) -> None:
+        sg = self.security_groups
+        for flow in RESTRICTED_EGRESS:
+            peer: dict[str, Any] = (
+                {"prefix_list_id": s3} if flow.to == S3 else {"referenced_security_group_id": sg[flow.to].id}
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{flow.source}-to-{flow.to}-{flow.port}",
+                security_group_id=sg[flow.source].id,
+                ip_protocol="tcp",
+                from_port=flow.port,
+                to_port=flow.port,
+                description=flow.why,
+                tags=args.tags,
+                opts=child(self),
+                **peer,
+            )
+        for index, cidr in enumerate(args.worker_egress_cidrs):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-workers-to-cidr{index}-443",
+                security_group_id=sg["workers"].id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="the data sources of the teams' tasks",
+                tags=args.tags,
+                opts=child(self),
+            )

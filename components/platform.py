@@ -62,6 +62,8 @@ class AirflowPlatform(pulumi.ComponentResource):
                 nat_strategy=config.network.nat_strategy,
                 interface_endpoints=config.network.interface_endpoints,
                 ui_allowed_cidrs=config.ingress.allowed_cidrs,
+                restrict_egress=config.network.egress_restricted,
+                worker_egress_cidrs=config.network.worker_egress_cidrs,
                 flow_logs_destination=self.buckets.logs.resource.arn.apply(lambda arn: f"{arn}/{FLOW_LOG_PREFIX}/"),
                 flow_logs_ready=self.buckets.logs.settled,
                 tags=tags,

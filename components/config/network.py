@@ -8,7 +8,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, Strict, ValidationInfo, field_validator, model_validator
 
-from components.config._base import Int, _Model, context_value
+from components.config._base import Bool, Int, _Model, context_value
 from components.config.aws import AVAILABILITY_ZONES_FOR_NEW_ACCOUNTS, reserved_overlap
 
 
@@ -37,6 +37,16 @@ class Network(_Model):
     az_count: Int = Field(default=2, ge=2, le=3)
     nat_strategy: Literal["none", "single", "onePerAz"] = "single"
     interface_endpoints: tuple[InterfaceEndpoint, ...] = ()
+    restrict_egress: Bool | None = None
+    """Airflow's tasks reach only what they talk to (endpoints, S3, the database, the Execution API) instead of
+    anywhere; unset: on when the interface endpoints cover every AWS API they need."""
+    worker_egress_cidrs: tuple[Cidr, ...] = ()
+    """Where DAGs may connect on 443 when egress is restricted (data sources, APIs; 0.0.0.0/0 for anywhere)."""
+
+    @property
+    def egress_restricted(self) -> bool:
+        covered = all(e in self.interface_endpoints for e in NAT_FREE_ENDPOINTS)
+        return self.restrict_egress if self.restrict_egress is not None else covered
 
     @field_validator("cidr")
     @classmethod
@@ -68,6 +78,16 @@ class Network(_Model):
                 "(a second one with private DNS is refused)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _restricted_egress_needs_endpoints(self) -> Network:
+        missing = [e for e in NAT_FREE_ENDPOINTS if e not in self.interface_endpoints]
+        if self.restrict_egress and missing:
+            raise ValueError(
+                "restrictEgress keeps Airflow's tasks off the NAT gateway, so they reach AWS only through interface "
+                "endpoints; add " + ", ".join(missing)
+            )
+        return self
 
     @model_validator(mode="after")
     def _nat_free_needs_endpoints(self) -> Network:
