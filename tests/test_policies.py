@@ -236,6 +236,15 @@ def container_task(
 EXEMPT = "airstack:exempt"
 
 
+def worker_task(secrets: list[str]) -> Resource:
+    container = {"name": "worker", "image": "apache/airflow:3.3.2", "command": ["celery", "worker", "--queues", "q"],
+                 "environment": [{"name": "AIRFLOW__CORE__EXECUTOR", "value": "CeleryExecutor"}],
+                 "secrets": [{"name": s, "valueFrom": f"arn:aws:secretsmanager:eu-west-1:1:secret:{s.lower()}"}
+                             for s in secrets]}  # fmt: skip
+    return res("aws:ecs/taskDefinition:TaskDefinition", "td", containerDefinitions=json.dumps([container]),
+               networkMode="awsvpc", tags=TAGS)  # fmt: skip
+
+
 @dataclass
 class Case:
     policy: str
@@ -491,6 +500,46 @@ CASES: dict[str, Case] = {
             "url": "https://sqs.eu-west-1.amazonaws.com/1/short"}}))]),
     "redis without a task timeout": Case("airflow-task-timeout-bounded", [celery_task(
         AIRFLOW__CELERY__BROKER_URL="rediss://cache:6380/0")], ["has AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT=None"]),
+    # the security baseline and worker isolation
+    "vpc with flow logs": Case("vpc-flow-logs", [vpc := res("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16"),
+        res("aws:ec2/flowLog:FlowLog", "flow", vpcId=vpc.wire_outputs["id"], trafficType="ALL")]),
+    "vpc without flow logs": Case("vpc-flow-logs", [res("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16")],
+        ["VPC vpc has no flow log"]),
+    "default group closed": Case("default-security-group-closed", [res(
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", vpcId="vpc-1")]),
+    "default group open": Case("default-security-group-closed", [res(
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default", vpcId="vpc-1",
+        egress=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}])],
+        ["default security group default keeps egress rules"]),
+    "alb logs access": Case("alb-access-logs", [res("aws:lb/loadBalancer:LoadBalancer", "lb", tags=TAGS,
+        accessLogs={"bucket": "logs", "prefix": "alb", "enabled": True})]),
+    "alb without access logs": Case("alb-access-logs", [res("aws:lb/loadBalancer:LoadBalancer", "lb", tags=TAGS)],
+        ["load balancer lb keeps no access logs"]),
+    "internet-facing alb behind a web acl": Case("web-acl-on-internet-facing", [lb := res(
+        "aws:lb/loadBalancer:LoadBalancer", "lb", internal=False, tags=TAGS), res(
+        "aws:wafv2/webAclAssociation:WebAclAssociation", "waf", resourceArn=lb.wire_outputs["arn"], webAclArn="arn:acl")]),
+    "internal alb needs no web acl": Case("web-acl-on-internet-facing", [res(
+        "aws:lb/loadBalancer:LoadBalancer", "lb", internal=True, tags=TAGS)]),
+    "internet-facing alb without a web acl": Case("web-acl-on-internet-facing", [res(
+        "aws:lb/loadBalancer:LoadBalancer", "lb", internal=False, tags=TAGS)],
+        ["internet-facing load balancer lb has no web ACL"]),
+    "db monitored": Case("rds-monitoring-and-logs", [db(engine="postgres", monitoringInterval=60,
+        enabledCloudwatchLogsExports=["postgresql", "upgrade"])]),
+    "db unmonitored": Case("rds-monitoring-and-logs", [db(engine="postgres")],
+        ["database db lacks enhanced monitoring (monitoringInterval) and its postgresql log in CloudWatch"]),
+    "db master password managed": Case("rds-managed-master-password", [db(manageMasterUserPassword=True)]),
+    "db master password in the program": Case("rds-managed-master-password", [db(password="x" * 20)],
+        ["database db has a master password set by the program"]),
+    "secret restorable": Case("secrets-recovery-window", [res("aws:secretsmanager/secret:Secret", "s", tags=TAGS,
+        recoveryWindowInDays=7)]),
+    "secret deleted at once": Case("secrets-recovery-window", [res("aws:secretsmanager/secret:Secret", "s", tags=TAGS,
+        recoveryWindowInDays=0)], ["secret s has recoveryWindowInDays 0"]),
+    "worker with its own secrets": Case("airflow-workers-least-secrets", [worker_task(
+        ["AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__API__SECRET_KEY"])]),
+    "worker with the metadata database": Case("airflow-workers-least-secrets", [worker_task(
+        ["AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY"])],
+        ["Celery worker worker of td gets AIRFLOW__CORE__FERNET_KEY",
+         "Celery worker worker of td gets AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]),
 }  # fmt: skip
 
 
@@ -653,7 +702,7 @@ def test_a_prod_rule_catches_dev_settings_in_prod(in_process: Analyzer, over_grp
     local, remote = evaluate(planned("dev"), in_process, prod), evaluate(planned("dev"), over_grpc, prod)
     assert _diagnostics(local) == _diagnostics(remote)
     assert {v.policy for v in local.violations} == {"rds-multi-az", "rds-deletion-protection", "s3-versioned",
-        "efs-backups", "stateful-resources-protected", "rds-backups"}  # fmt: skip
+        "efs-backups", "stateful-resources-protected", "rds-backups", "secrets-recovery-window"}  # fmt: skip
     preview = evaluate(planned_preview("dev"), in_process, prod)
     assert _diagnostics(preview) == _diagnostics(local), "a first preview finds the same violations"
 

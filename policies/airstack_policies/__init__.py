@@ -2,7 +2,7 @@
 
 from pulumi_policy import Policy
 
-from airstack_policies import buckets, databases, identity, network, secrets, sqs, workloads
+from airstack_policies import baseline, buckets, databases, identity, network, secrets, sqs, workloads
 from airstack_policies._rules import EXEMPT_TAG, EXEMPTED_PREFIX
 
 PACK_NAME = "airstack"
@@ -14,6 +14,7 @@ POLICIES: list[Policy] = [
     *network.POLICIES,
     *identity.POLICIES,
     *workloads.POLICIES,
+    *baseline.POLICIES,
 ]
 
 __all__ = ["EXEMPTED_PREFIX", "EXEMPT_TAG", "PACK_NAME", "POLICIES"]
