@@ -103,6 +103,8 @@ def test_broken_program_gets_exactly_the_expected_violations(capsys: pytest.Capt
         ("s3-public-access-blocked", "reports"),
         ("ecs-no-plaintext-secrets", "worker"),
         ("rds-encrypted", "metastore"),
+        ("rds-monitoring-and-logs", "metastore"),
+        ("airflow-workers-least-secrets", "worker"),
     }
     assert (
         "visibilityTimeoutSeconds 30, but its longest task is 28800 s"

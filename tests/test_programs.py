@@ -26,7 +26,7 @@ PROGRAMS = Path(__file__).parent / "programs"
 M = "mandatory"
 FIRST_PREVIEW_UNKNOWN_CONTAINERS = frozenset(
     {"airflow-task-timeout-bounded", "ecs-no-plaintext-secrets", "remote-logging-enabled",
-     "sqs-visibility-covers-longest-task"}
+     "sqs-visibility-covers-longest-task", "airflow-workers-least-secrets"}
 )  # fmt: skip
 """Rules that read container definitions, which these programs compute from resources that do not exist yet."""
 
@@ -44,11 +44,16 @@ class Expected:
 
 
 WEBSITE_REASON = "public website, content is public by design"
+WORDPRESS_BASELINE = [
+    ("alb-access-logs", "wordpress", M), ("rds-managed-master-password", "wordpress", M),
+    ("rds-monitoring-and-logs", "wordpress", M), ("web-acl-on-internet-facing", "wordpress", "advisory"),
+]  # fmt: skip
 EXPECTED: dict[str, Expected] = {
-    "resource_as_id": Expected([]),
-    "lookups": Expected([], skipped_on_preview=frozenset({"s3-public-access-blocked"}),
+    "resource_as_id": Expected([("vpc-flow-logs", "vpc", M)]),
+    "lookups": Expected([("vpc-flow-logs", "shared", M)], skipped_on_preview=frozenset({"s3-public-access-blocked"}),
                         options={"lookups": PROGRAMS / "lookups" / "lookups.yaml"}),
-    "awsx_subnets": Expected([]),
+    "awsx_subnets": Expected([("alb-access-logs", "api", M), ("rds-monitoring-and-logs", "db", M),
+                              ("web-acl-on-internet-facing", "api", "advisory")]),
     "website": Expected(
         [("s3-logs-lifecycle", "access-logs", M)],
         exempted=[("s3-public-access-blocked", "site", WEBSITE_REASON)] * 2,
@@ -64,9 +69,10 @@ EXPECTED: dict[str, Expected] = {
     "wordpress": Expected(
         [("alb-https-only", "http", M), ("ecs-no-plaintext-secrets", "wordpress", M),
          ("ecs-private-networking", "wordpress", M), ("rds-encrypted", "wordpress", M), ("sg-no-open-ingress", "web", M),
-         ("sg-no-open-ingress", "web", M)],
+         ("sg-no-open-ingress", "web", M), *WORDPRESS_BASELINE],
         preview=[("alb-https-only", "http", M), ("ecs-private-networking", "wordpress", M),
-                 ("rds-encrypted", "wordpress", M), ("sg-no-open-ingress", "web", M), ("sg-no-open-ingress", "web", M)],
+                 ("rds-encrypted", "wordpress", M), ("sg-no-open-ingress", "web", M), ("sg-no-open-ingress", "web", M),
+                 *WORDPRESS_BASELINE],
         skipped_on_preview=FIRST_PREVIEW_UNKNOWN_CONTAINERS,
         options={"lookups": PROGRAMS / "wordpress" / "lookups.yaml"},
     ),
@@ -286,7 +292,9 @@ def test_only_and_skip_select_policies(capsys: pytest.CaptureFixture[str]) -> No
     _, out, _ = run_cli(capsys, *program("wordpress", "--json", "--lookups", lookups, "--skip", "sg-no-open-ingress",
                                          "--skip", "alb-https-only"))  # fmt: skip
     policies = {v["policy"] for v in json.loads(out)["violations"]}
-    assert policies == {"ecs-no-plaintext-secrets", "ecs-private-networking", "rds-encrypted"}
+    assert policies == {"ecs-no-plaintext-secrets", "ecs-private-networking", "rds-encrypted"} | {
+        policy for policy, _, _ in WORDPRESS_BASELINE
+    }
 
 
 def test_an_unknown_policy_in_only_is_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:
