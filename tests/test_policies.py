@@ -798,3 +798,16 @@ def test_airstack_refuses_exemption_tags_that_exempt_nothing() -> None:
                          (": reason only", "names no policy")):  # fmt: skip
         with pytest.raises(ExemptionError, match=problem):
             check_tags([res("aws:s3/bucket:Bucket", "b", tags={EXEMPT: tag})], names)
+
+
+def test_the_pack_says_how_the_cli_runs_it() -> None:
+    """Any CLI version runs a local pack in the virtualenv its runtime options name; nothing installs into it."""
+    import yaml
+
+    from airstack.pack import POLICY_DIR
+
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    requirements = (POLICY_DIR / "requirements.txt").read_text().split()
+    assert {r.split(">=")[0] for r in requirements} == {"pulumi", "pulumi-policy"}
+    assert "pip install -r policies/requirements.txt" in (POLICY_DIR / "PulumiPolicy.yaml").read_text()
