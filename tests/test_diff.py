@@ -127,8 +127,8 @@ def diff_of(planned: dict[str, Planned], name: str) -> PlanDiff:
         ("single-az", "~1, 1 new violation, -$27.36/month"),
         # the queue's visibility timeout and the worker's task definition (a new revision, not a replacement)
         ("timeout", "~2"),
-        # +2: an internet-facing UI gets a web ACL and its association (FSBP ELB.16)
-        ("public", "+2 ~1, 1 replaced, +$7.30/month"),
+        # +2: an internet-facing UI gets a web ACL and its association (FSBP ELB.16): $9.20 of the +$16.50
+        ("public", "+2 ~1, 1 replaced, +$16.50/month"),
         ("secret", "+1"),
     ],
 )

@@ -209,3 +209,43 @@ def mwaa_environment_items(ctx: Context) -> list[LineItem]:
 
 def ceil_div(a: float, b: float) -> int:
     return max(0, math.ceil(a / b - 1e-9))
+
+
+def edge_items(ctx: Context) -> list[LineItem]:
+    """The baseline's own costs: the web ACL, the VPC's flow logs, the image repository."""
+    p, usage = ctx.prices, ctx.usage
+    items = []
+    acls = ctx.run.by_type("aws:wafv2/webAcl:WebAcl")
+    if acls:
+        rules = sum(len(sequence(a.inputs.get("rules"))) for a in acls)
+        items.append(
+            LineItem(
+                f"WAF web ACL x{len(acls)}",
+                len(acls) * p.usd("waf.webAclMonth")
+                + rules * p.usd("waf.ruleMonth")
+                + usage.waf_million_requests * p.usd("waf.millionRequests"),
+                f"{rules} managed rule groups; {usage.waf_million_requests:g} M requests a month",
+                "ingress",
+            )
+        )
+    flow_logs = ctx.run.by_type("aws:ec2/flowLog:FlowLog")
+    if flow_logs:
+        items.append(
+            LineItem(
+                f"VPC flow logs x{len(flow_logs)}",
+                len(flow_logs) * usage.flow_logs_gb * p.usd("vpc.flowLogs.s3DeliveryGb"),
+                f"{usage.flow_logs_gb:g} GB of records a month delivered to S3 (their storage is in the S3 line)",
+                "network",
+            )
+        )
+    repositories = ctx.run.by_type("aws:ecr/repository:Repository")
+    if repositories:
+        items.append(
+            LineItem(
+                f"ECR x{len(repositories)}",
+                len(repositories) * usage.image_gb * p.usd("ecr.storageGbMonth"),
+                f"{usage.image_gb:g} GB of core images kept (the lifecycle policy expires the rest)",
+                "delivery",
+            )
+        )
+    return items

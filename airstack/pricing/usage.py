@@ -25,6 +25,12 @@ class Usage:
     """Remote task logs and data together, across the stack's buckets."""
     s3_put_thousands: float = 100.0
     s3_get_thousands: float = 1000.0
+    flow_logs_gb: float = 5.0
+    """VPC flow log records a month (every connection of every task, compressed): a quiet VPC writes less."""
+    waf_million_requests: float = 2.0
+    """Requests a month through the web ACL (the UI and the REST API)."""
+    image_gb: float = 15.0
+    """Core images kept in the repository (about 1.5 GB each, compressed, for both architectures)."""
     efs_gb: float = 1.0
     """DAG files per file system."""
     efs_read_gb: float = 10.0
