@@ -1,5 +1,9 @@
 """A throw-away PostgreSQL from the system's packages, in the run directory, on 127.0.0.1 with TLS.
 
+It stands in for a new RDS instance: its superuser plays the master user (named as the stack names it), and
+it holds what RDS creates, the maintenance database ``postgres`` and the instance's ``db_name`` owned by the
+master, nothing else. Roles and databases for Airflow and Celery are the migration step's to make.
+
 The server runs as an unprivileged user: the invoking user, or when that is root (PostgreSQL refuses to run as
 root) the ``postgres`` system user the package creates, else ``nobody``. Its certificate is self-signed and
 made for this run, so URLs keep ``sslmode=require`` as the stack renders them for RDS.
@@ -18,11 +22,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from airstack.smoke.processes import Process, Supervisor
-from airstack.smoke.secret_values import Database
 
-SUPERUSER = "airstack_smoke"
+MAINTENANCE_DATABASE = "postgres"
+DEFAULT_SUPERUSER = "postgres"
 _CERTIFICATE = """
 import datetime, sys
 from cryptography import x509
@@ -106,45 +111,62 @@ class Postgres:
     bindir: Path
     directory: Path
     port: int
+    superuser: str
     password: str
     process: Process
     version: str
 
-    def psql(self, sql: str, database: str = "postgres") -> str:
+    def psql_as(self, user: str, password: str, sql: str, database: str) -> tuple[bool, str]:
+        """(whether it worked, its output or error) of ``sql`` run as ``user`` over TCP with TLS, as a client would."""
         done = subprocess.run(
             [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
             env={
                 "PATH": os.environ.get("PATH", ""),
                 "PGHOST": "127.0.0.1",
                 "PGPORT": str(self.port),
-                "PGUSER": SUPERUSER,
-                "PGPASSWORD": self.password,
+                "PGUSER": user,
+                "PGPASSWORD": password,
                 "PGDATABASE": database,
                 "PGSSLMODE": "require",
+                "PGCONNECT_TIMEOUT": "10",
             },
             capture_output=True,
             text=True,
             check=False,
         )
-        if done.returncode != 0:
-            raise PostgresError(f"psql failed: {done.stderr.strip()}")
-        return done.stdout
+        return done.returncode == 0, (done.stdout if done.returncode == 0 else done.stderr).strip()
 
-    def create(self, database: Database) -> None:
-        role = database.user.replace('"', '""')
-        password = database.password.replace("'", "''")
-        exists = self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{database.user.replace(chr(39), chr(39) * 2)}'")
-        verb = "ALTER" if exists.strip() else "CREATE"
-        self.psql(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
-        name = database.name.replace("'", "''")
-        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip():
-            self.psql(f'CREATE DATABASE "{database.name.replace(chr(34), chr(34) * 2)}" OWNER "{role}"')
+    def psql(self, sql: str, database: str = MAINTENANCE_DATABASE) -> str:
+        """``sql`` as the superuser; PostgresError when it fails."""
+        ok, output = self.psql_as(self.superuser, self.password, sql, database)
+        if not ok:
+            raise PostgresError(f"psql failed: {output}")
+        return output
+
+    def master_url(self, database: str = MAINTENANCE_DATABASE) -> str:
+        """The superuser's login as a URL, the way the migration step takes a master login without RDS."""
+        login = f"{quote(self.superuser, safe='')}:{quote(self.password, safe='')}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{quote(database, safe='')}?sslmode=require"
+
+    def create_database(self, name: str) -> None:
+        """A database owned by the superuser, as RDS creates an instance's ``db_name`` for the master user."""
+        self.psql(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
 
 
 def start(
-    supervisor: Supervisor, bindir: Path, run_dir: Path, port: int, password: str, airflow_python: Path
+    supervisor: Supervisor,
+    bindir: Path,
+    run_dir: Path,
+    port: int,
+    password: str,
+    airflow_python: Path,
+    superuser: str = DEFAULT_SUPERUSER,
 ) -> Postgres:
-    """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts."""
+    """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts.
+
+    ``superuser`` (with ``password``) is the only role; the only database is the maintenance database.
+    ``airflow_python`` is any Python with ``cryptography`` (it makes the server's certificate).
+    """
     user = server_user()
     directory = run_dir / "postgres"
     data = directory / "data"
@@ -153,11 +175,17 @@ def start(
     if user:
         # The run directory is the invoking user's; the server's user needs to reach its own directory only.
         _open_path_to(directory, run_dir)
+        closed = [str(p) for p in run_dir.parents if not p.stat().st_mode & 0o001]
+        if closed:
+            raise PostgresError(
+                f"PostgreSQL runs as {user}, which cannot reach {run_dir} through {closed[0]}: use a run directory "
+                "under one that every user may traverse (e.g. TMPDIR=/tmp)"
+            )
         shutil.chown(directory, user)
         shutil.chown(directory / "pwfile", user)
     _run_as(
         user,
-        [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=scram-sha-256",
+        [str(bindir / "initdb"), "-D", str(data), "-U", superuser, "--auth=scram-sha-256",
          f"--pwfile={directory / 'pwfile'}", "-E", "UTF8", "--no-sync", "--no-instructions"],
     )  # fmt: skip
     (directory / "pwfile").unlink()
@@ -198,7 +226,7 @@ def start(
         stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown
         stop_timeout=20,
     )
-    server = Postgres(bindir, directory, port, password, process, version)
+    server = Postgres(bindir, directory, port, superuser, password, process, version)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.returncode is not None:

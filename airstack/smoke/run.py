@@ -24,11 +24,11 @@ from pathlib import Path
 from rich.console import Console
 
 from airstack.offline import ProgramError, run_program
-from airstack.smoke import aws, postgres
+from airstack.smoke import aws, isolation, postgres
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
 from airstack.smoke.brokers import check_broker
-from airstack.smoke.checks import Checker, TeamPlace, team_place
+from airstack.smoke.checks import Checker, RunRecord, TeamPlace, team_place
 from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
 from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
 from airstack.smoke.differences import (
@@ -40,6 +40,7 @@ from airstack.smoke.differences import (
     local_environment,
 )
 from airstack.smoke.layout import Layout, lay_out
+from airstack.smoke.migration import admin_login, database_instance, is_migration
 from airstack.smoke.network import LOOPBACK
 from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
 from airstack.smoke.processes import (
@@ -137,6 +138,7 @@ class Smoke:
             python, python_version = ensure_venv()
         with self.timings.phase("PostgreSQL binaries"):
             bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
+        self.instance = database_instance(self.plan)
         self.layout = lay_out(self.plan, self.dir, python)
         site, places = self.layout.site, self.layout.places
         self.api_url = site.api_url
@@ -167,7 +169,10 @@ class Smoke:
         rows = describe(
             {
                 "moto": site.moto_url,
-                "engine": ", ".join(self.plan.database_engine_versions) or "(no RDS instance in the plan)",
+                "engine": self.instance.engine_version or "(engine version not set)",
+                "master": self.instance.master_username,
+                "db_name": self.instance.db_name or "(none)",
+                "migration": ", ".join(c.key for c in self.plan.master_login_containers()),
                 "postgres": version,
                 "database_port": self.database_port,
                 "aliases": aliases,
@@ -186,13 +191,20 @@ class Smoke:
     def _stand_ins(self, python: Path, bindir: Path) -> None:
         with self.timings.phase("PostgreSQL"):
             self.board.set("postgres", "starting", f"127.0.0.1:{self.database_port}")
+            instance = self.instance
             self.database = postgres.start(
-                self.supervisor, bindir, self.dir, self.database_port, secrets.token_urlsafe(24), python
+                self.supervisor,
+                bindir,
+                self.dir,
+                self.database_port,
+                secrets.token_urlsafe(24),
+                python,
+                superuser=instance.master_username,
             )
+            if instance.db_name and instance.db_name != postgres.MAINTENANCE_DATABASE:
+                self.database.create_database(instance.db_name)
             self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
-            for database in self.secrets.databases.values():
-                self.database.create(database)
-            self.board.set("postgres", "ready", f"{len(self.secrets.databases)} database(s)")
+            self.board.set("postgres", "ready", f"master {instance.master_username}, database {instance.db_name}")
         with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
             self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
             self.moto = aws.start(self.supervisor, self.dir, self.moto_port, self.plan)
@@ -213,11 +225,14 @@ class Smoke:
                 place = places[container.key]
                 prepare_root(Path(place.root), files)
                 resolved = {ref.variable: self.moto.resolve(self.plan, ref.value_from) for ref in container.secrets}
-                environment = local_environment(container, resolved, place, site, prefixes)
+                master = self.plan.master_login(container)
+                environment = local_environment(
+                    container, resolved, place, site, prefixes, master_url=self._master_url() if master else None
+                )
                 cwd = Path(environment.environment["AIRFLOW_HOME"])
                 launch = Launch(container, environment, cwd)
                 self.launches[container.key] = launch
-                changes[launch.name] = environment.changes
+                changes[launch.name] = (environment.changes, environment.command != container.command)
                 self.board.set(launch.name, "waiting")
             self.console.print(changes_table(changes))
             self.teams = teams(self.plan.containers)
@@ -244,6 +259,10 @@ class Smoke:
             for team, text in how.items():
                 self.console.print(f"[dim]DAGs of {team}: {text}[/dim]")
 
+    def _master_url(self) -> str:
+        assert self.database is not None
+        return self.database.master_url()
+
     def _started(self, launch: Launch) -> None:
         self.board.set(launch.name, "starting", f"pid {launch.process.pid if launch.process else '?'}")
 
@@ -251,11 +270,14 @@ class Smoke:
 
     def _start(self) -> None:
         assert self.fleet is not None
-        migrations = [launch for launch in self.launches.values() if launch.container.migrates_database]
+        migrations = self._migrations()
         with self.timings.phase("database migration"):
             deadline = time.monotonic() + READY_TIMEOUT
             while not all(m.exit_code == 0 for m in migrations):
                 self._tick()
+                for m in migrations:
+                    if m.exit_code not in (None, 0):
+                        raise ContainerError(m, f"{m.name} (the migration step) exited with {m.exit_code}")
                 if time.monotonic() > deadline:
                     raise StartError("the migration did not finish in time", *(m.name for m in migrations))
                 time.sleep(0.5)
@@ -267,6 +289,10 @@ class Smoke:
                     late = [launch.name for launch in self.launches.values() if not launch.ready]
                     raise StartError(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
                 time.sleep(1)
+
+    def _migrations(self) -> list[Launch]:
+        """The containers that take the master login: the stack's migration step."""
+        return [launch for launch in self.launches.values() if is_migration(self.plan, launch.container)]
 
     def _tick(self) -> None:
         assert self.fleet is not None
@@ -295,7 +321,10 @@ class Smoke:
 
     def _check(self) -> int:
         assert self.moto is not None
+        assert self.database is not None
+        assert self.secrets is not None
         admin = self._admin()
+        self.checks += isolation.database_checks(self.database, self._migrations()[0], self._workers())
         checker = Checker(
             plan=self.plan,
             api=AirflowApi(self.api_url),
@@ -319,6 +348,7 @@ class Smoke:
                         runs = checker.trigger(dags)
                         checker.follow(runs)
                         checker.check_runs(runs)
+                        checker.checks += self._worker_checks(runs)
                 checker.queues_empty()
         except (ApiError, OSError) as error:
             checker.add("REST API answers", False, str(error), checker.api_server)
@@ -333,12 +363,20 @@ class Smoke:
         return EXIT_OK if ok else EXIT_FAILED
 
     def _admin(self) -> tuple[str, str]:
-        """The admin user as the migration container creates it, with its password from the stand-in secret."""
-        migrate = next((launch for launch in self.launches.values() if launch.container.migrates_database), None)
-        if migrate is None:
-            raise PlanError("no container creates the admin user (_AIRFLOW_WWW_USER_CREATE)")
-        env = migrate.environment.environment
-        return env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), env.get("_AIRFLOW_WWW_USER_PASSWORD", "")
+        """The admin user the migration step keeps, with its password from the stand-in secret."""
+        return admin_login([launch.environment.environment for launch in self._migrations()])
+
+    def _worker_checks(self, runs: list[RunRecord]) -> list[Check]:
+        """What each worker holds while its tasks run, and that its Celery results reach the result backend."""
+        assert self.database is not None
+        assert self.secrets is not None
+        master = (self.database.superuser, self.database.password)
+        checks = isolation.secret_checks(self.plan, self._workers(), self.secrets, master, runs)
+        outputs = {w.name: _read(w.process.log) for w in self._workers() if w.process}
+        return [*checks, isolation.results_check(self.database, self._workers(), outputs)]
+
+    def _workers(self) -> list[Launch]:
+        return [self.launches[team.worker] for team in self.teams]
 
     def _name_of(self, command: str) -> str:
         return next(
@@ -373,6 +411,8 @@ class Smoke:
         failing = [c for check in self.checks if not check.ok for c in check.components]
         tails = {}
         known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
+        if self.database is not None:
+            known["master"] = self.database.password
         for name in dict.fromkeys(failing):
             with_log = self.supervisor.log_dir / f"{name}.log"
             tails[name] = mask(known, tail(with_log, 40)) or "(no output)"
@@ -409,6 +449,13 @@ class Smoke:
             f"{f', {len(leftovers)} stray killed' if leftovers else ''}; "
             f"run directory {'removed' if gone else 'NOT removed: ' + str(self.run_dir)}[/dim]"
         )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def run_smoke(
