@@ -221,7 +221,7 @@ def server() -> Iterator[postgres.Postgres]:
     supervisor = Supervisor(run_dir / "logs")
     try:
         started = postgres.start(
-            supervisor, bindir, run_dir, free_port(), secrets.token_urlsafe(16), Path(sys.executable), superuser=MASTER
+            supervisor, bindir, run_dir, free_port(), secrets.token_urlsafe(16), Path(sys.executable), master=MASTER
         )
         started.create_database(RDS_DB_NAME)  # as RDS creates the instance's db_name, owned by the master
         yield started

@@ -99,8 +99,9 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "database-master",
         "the migration step ({migration}) reads the master login from RDS: DescribeDBInstances -> the managed "
-        "master secret (RDS's master is rds_superuser, not a superuser)",
-        f"the local superuser {{master}}, in {MASTER_URL_ENV}, given to that container only",
+        "master secret; the master is in rds_superuser (CREATEROLE, CREATEDB), no superuser",
+        "the local role {master}, LOGIN CREATEROLE CREATEDB and no superuser either (without rds_superuser's "
+        f"other grants), in {MASTER_URL_ENV}: given to that container only",
     ),
     Difference(
         "service-connect",

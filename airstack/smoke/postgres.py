@@ -1,8 +1,10 @@
 """A throw-away PostgreSQL from the system's packages, in the run directory, on 127.0.0.1 with TLS.
 
-It stands in for a new RDS instance: its superuser plays the master user (named as the stack names it), and
-it holds what RDS creates, the maintenance database ``postgres`` and the instance's ``db_name`` owned by the
-master, nothing else. Roles and databases for Airflow and Celery are the migration step's to make.
+It stands in for a new RDS instance: it holds what RDS creates, the master user (named as the stack names it)
+and the instance's ``db_name`` owned by it, beside the maintenance database ``postgres``, nothing else. Like
+RDS's master the master here is no superuser: it may create roles and databases (CREATEROLE, CREATEDB), so a
+step that needs more than RDS grants fails here as it would there. The server's own superuser only sets it up
+and looks on. Roles and databases for Airflow and Celery are the migration step's to make.
 
 The server runs as an unprivileged user: the invoking user, or when that is root (PostgreSQL refuses to run as
 root) the ``postgres`` system user the package creates, else ``nobody``. Its certificate is self-signed and
@@ -15,6 +17,7 @@ import glob
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -27,7 +30,9 @@ from urllib.parse import quote
 from airstack.smoke.processes import Process, Supervisor
 
 MAINTENANCE_DATABASE = "postgres"
-DEFAULT_SUPERUSER = "postgres"
+SUPERUSER = "airstack_smoke"
+"""The server's bootstrap superuser: the smoke's own, never handed to a container."""
+DEFAULT_MASTER = "postgres"
 _CERTIFICATE = """
 import datetime, sys
 from cryptography import x509
@@ -111,10 +116,13 @@ class Postgres:
     bindir: Path
     directory: Path
     port: int
-    superuser: str
     password: str
+    """The superuser's."""
     process: Process
     version: str
+    master: str
+    master_password: str
+    superuser: str = SUPERUSER
 
     def psql_as(self, user: str, password: str, sql: str, database: str) -> tuple[bool, str]:
         """(whether it worked, its output or error) of ``sql`` run as ``user`` over TCP with TLS, as a client would."""
@@ -144,13 +152,21 @@ class Postgres:
         return output
 
     def master_url(self, database: str = MAINTENANCE_DATABASE) -> str:
-        """The superuser's login as a URL, the way the migration step takes a master login without RDS."""
-        login = f"{quote(self.superuser, safe='')}:{quote(self.password, safe='')}"
+        """The master's login as a URL, the way the migration step takes a master login without RDS."""
+        login = f"{quote(self.master, safe='')}:{quote(self.master_password, safe='')}"
         return f"postgresql://{login}@127.0.0.1:{self.port}/{quote(database, safe='')}?sslmode=require"
 
     def create_database(self, name: str) -> None:
-        """A database owned by the superuser, as RDS creates an instance's ``db_name`` for the master user."""
-        self.psql(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+        """A database owned by the master, as RDS creates an instance's ``db_name``."""
+        self.psql(f"CREATE DATABASE {_quoted(name)} OWNER {_quoted(self.master)}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def start(
@@ -160,13 +176,16 @@ def start(
     port: int,
     password: str,
     airflow_python: Path,
-    superuser: str = DEFAULT_SUPERUSER,
+    master: str = DEFAULT_MASTER,
 ) -> Postgres:
     """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts.
 
-    ``superuser`` (with ``password``) is the only role; the only database is the maintenance database.
-    ``airflow_python`` is any Python with ``cryptography`` (it makes the server's certificate).
+    ``password`` is the superuser's; ``master`` gets a generated password and RDS's master privileges. The
+    only database is the maintenance database. ``airflow_python`` is any Python with ``cryptography`` (it makes
+    the server's certificate).
     """
+    if master == SUPERUSER:
+        raise PostgresError(f"the master user may not be named {SUPERUSER!r}: the smoke's superuser has that name")
     user = server_user()
     directory = run_dir / "postgres"
     data = directory / "data"
@@ -185,7 +204,7 @@ def start(
         shutil.chown(directory / "pwfile", user)
     _run_as(
         user,
-        [str(bindir / "initdb"), "-D", str(data), "-U", superuser, "--auth=scram-sha-256",
+        [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=scram-sha-256",
          f"--pwfile={directory / 'pwfile'}", "-E", "UTF8", "--no-sync", "--no-instructions"],
     )  # fmt: skip
     (directory / "pwfile").unlink()
@@ -226,7 +245,7 @@ def start(
         stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown
         stop_timeout=20,
     )
-    server = Postgres(bindir, directory, port, superuser, password, process, version)
+    server = Postgres(bindir, directory, port, password, process, version, master, secrets.token_urlsafe(24))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.returncode is not None:
@@ -234,10 +253,15 @@ def start(
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 server.psql("SELECT 1")
-                return server
+                break
         except (OSError, PostgresError):
             time.sleep(0.2)
-    raise PostgresError("PostgreSQL did not accept connections within 60 s")
+    else:
+        raise PostgresError("PostgreSQL did not accept connections within 60 s")
+    # RDS's master: may log in, create roles and databases; not a superuser (it is in rds_superuser, whose other
+    # grants, such as reading statistics or signalling backends, the migration step does not use).
+    server.psql(f"CREATE ROLE {_quoted(master)} LOGIN CREATEROLE CREATEDB PASSWORD {_literal(server.master_password)}")
+    return server
 
 
 def _open_path_to(directory: Path, run_dir: Path) -> None:

@@ -199,7 +199,7 @@ class Smoke:
                 self.database_port,
                 secrets.token_urlsafe(24),
                 python,
-                superuser=instance.master_username,
+                master=instance.master_username,
             )
             if instance.db_name and instance.db_name != postgres.MAINTENANCE_DATABASE:
                 self.database.create_database(instance.db_name)
@@ -370,7 +370,7 @@ class Smoke:
         """What each worker holds while its tasks run, and that its Celery results reach the result backend."""
         assert self.database is not None
         assert self.secrets is not None
-        master = (self.database.superuser, self.database.password)
+        master = (self.database.master, self.database.master_password)
         checks = isolation.secret_checks(self.plan, self._workers(), self.secrets, master, runs)
         outputs = {w.name: _read(w.process.log) for w in self._workers() if w.process}
         return [*checks, isolation.results_check(self.database, self._workers(), outputs)]
@@ -412,7 +412,7 @@ class Smoke:
         tails = {}
         known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
         if self.database is not None:
-            known["master"] = self.database.password
+            known |= {"superuser": self.database.password, "master": self.database.master_password}
         for name in dict.fromkeys(failing):
             with_log = self.supervisor.log_dir / f"{name}.log"
             tails[name] = mask(known, tail(with_log, 40)) or "(no output)"
