@@ -1,33 +1,28 @@
-"""``airstack smoke STACK``: the stack's rendered Airflow, run on this machine against real stand-ins, and checked.
+"""The smoke itself: a planned stack's rendered Airflow, run on this machine against real stand-ins, and checked.
 
-Entry points: ``run_smoke(stack, keep=False, ...) -> int`` and ``main(argv) -> int``. Exit codes: 0 every check
-passed; 1 a check or a container failed (the report shows the failing component's log tail); 2 the stack's
-config or program is invalid, or it asks for something the smoke has no stand-in for; 3 the machine lacks
-what the smoke needs (PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory
-removed on every exit, Ctrl-C and SIGTERM included.
+``Smoke(plan, console, timings).run() -> int``; ``airstack.smoke.command`` plans the stack and calls it. Exit
+codes: 0 every check passed; 1 a check or a container failed (the report shows the failing component's log
+tail); 2 the plan asks for what the smoke cannot stand in for; 3 the machine lacks what the smoke needs
+(PostgreSQL, uv); 130 interrupted. Everything it starts is
+stopped and its run directory removed on every exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
-from airstack.offline import ProgramError, run_program
 from airstack.smoke import aws, isolation, postgres
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
-from airstack.smoke.brokers import check_broker
 from airstack.smoke.checks import Checker, RunRecord, TeamPlace, team_place
 from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
 from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
@@ -42,7 +37,7 @@ from airstack.smoke.differences import (
 from airstack.smoke.layout import Layout, lay_out
 from airstack.smoke.migration import admin_login, database_instance, is_migration
 from airstack.smoke.network import LOOPBACK
-from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
+from airstack.smoke.plan import PlanError, SmokePlan
 from airstack.smoke.processes import (
     Supervisor,
     become_subreaper,
@@ -55,8 +50,7 @@ from airstack.smoke.processes import (
 )
 from airstack.smoke.report import Board, Check, MemorySampler, Timings, changes_table, differences_table, report
 from airstack.smoke.secret_values import StandInSecrets, generate, mask
-from airstack.stackfile import PROJECT_ROOT, read_stack_file
-from components.config import ConfigError
+from airstack.stackfile import PROJECT_ROOT
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 READY_TIMEOUT = 300.0
@@ -456,36 +450,3 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
-
-
-def run_smoke(
-    stack: str,
-    keep: bool = False,
-    *,
-    logs: Path | None = None,
-    program_dir: Path = PROJECT_ROOT,
-    console: Console | None = None,
-) -> int:
-    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path), run it locally, check it; return the exit code."""
-    console = console or Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-    timings = Timings()
-    try:
-        with timings.phase("plan (the program under mocks)"):
-            plan = smoke_plan(run_program(read_stack_file(stack, program_dir), program_dir))
-            check_broker(plan)
-    except (ConfigError, ProgramError, PlanError) as error:
-        console.print(str(error), markup=False, highlight=False)
-        return EXIT_INVALID
-    return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="airstack smoke",
-        description="Run a stack's rendered Airflow on this machine against local stand-ins and check it works.",
-    )
-    parser.add_argument("stack", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
-    parser.add_argument("--keep", action="store_true", help="leave it running after the checks, until Ctrl-C")
-    parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
-    args = parser.parse_args(argv)
-    return run_smoke(args.stack, keep=args.keep, logs=args.logs)
