@@ -3,8 +3,8 @@
 ``Smoke(plan, console, timings).run() -> int``; ``airstack.smoke.command`` plans the stack and calls it. Exit
 codes: 0 every check passed; 1 a check or a container failed (the report shows the failing component's log
 tail); 2 the plan asks for what the smoke cannot stand in for; 3 the machine lacks what the smoke needs
-(PostgreSQL, uv); 130 interrupted. Everything it starts is
-stopped and its run directory removed on every exit, Ctrl-C and SIGTERM included.
+(PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory removed on every
+exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
