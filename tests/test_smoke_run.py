@@ -26,14 +26,20 @@ RUN_DIR = re.compile(r"run directory: (\S+)")
 
 
 def smoke(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "airstack.smoke", *args],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    # As from a terminal: a background job of a non-interactive shell (some CI runners) has SIGINT ignored, which
+    # a child inherits, and Python then never turns Ctrl-C into KeyboardInterrupt. A handled signal is not.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "airstack.smoke", *args],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def left_behind(run_dir: str) -> list[str]:
