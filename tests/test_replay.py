@@ -180,6 +180,7 @@ BROKEN = [
     ("compute-worker-analytics-task-definition", lambda i: i.update(memory="3000"), "ecs-task-definition",
      "not a Fargate task size"),
     ("broker-analytics", lambda i: i.update(visibilityTimeoutSeconds=50000), "sqs-attributes", "0 to 43200"),
+    ("broker-analytics", lambda i: i["tags"].update({"aws:team": "x"}), "tags", "the aws: prefix is reserved"),
     ("broker-analytics", lambda i: i.update(redrivePolicy=json.dumps({
         "deadLetterTargetArn": "arn:aws:sqs:eu-west-1:111122223333:no-such-queue", "maxReceiveCount": 3})),
      "sqs:CreateQueue", "Could not find DLQ"),
@@ -208,6 +209,8 @@ BROKEN = [
      "returnData": True}]), "alarm", "exactly one metric query returns data"),
     ("compute-api-server", lambda i: i["serviceConnectConfiguration"]["services"][0].update(portName="http"),
      "ecs-service-connect", "is not a named port"),
+    ("network-vpc", lambda i: i["vpcEndpointSpecs"][0].update(serviceName="com.amazonaws.eu-central-1.s3"),
+     "vpc-endpoint-service", "is not com.amazonaws.eu-west-1"),
     ("compute-worker-analytics-scaling", lambda i: i.update(minCapacity=3, maxCapacity=2), "scaling",
      "above maxCapacity"),
 ]  # fmt: skip
@@ -226,7 +229,18 @@ def test_a_container_secret_the_execution_role_may_not_read_is_refused() -> None
     found = broken(
         "dev", "iam-worker-analytics-execution-secrets", narrowed, "compute-worker-analytics-task-definition", *secrets
     )
-    assert any(" ecs-secrets: " in p and "may not read" in p for p in found), "\n".join(found)
+    assert any(" ecs-execution-role: " in p and "may not secretsmanager:GetSecretValue" in p for p in found), "\n".join(
+        found
+    )
+
+
+def test_an_execution_role_that_cannot_pull_the_image_is_refused() -> None:
+    def swap(inputs: dict[str, Any]) -> None:
+        inputs["policyArn"] = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+    found = broken("dev", "iam-worker-analytics-execution-managed", swap, "compute-worker-analytics-task-definition")
+    assert any(" ecs-execution-role: " in p and "may not ecr:BatchGetImage" in p for p in found), "\n".join(found)
+    assert any("may not logs:PutLogEvents" in p for p in found), "\n".join(found)
 
 
 def test_a_missing_dependency_fails_the_replay() -> None:

@@ -9,8 +9,8 @@ document is sent, so a policy is checked against the real file system, access po
 Three layers judge each call: botocore's parameter validation (names, types, required members), moto's service
 (existence, its own validation), and ``rules`` (the model's limits botocore leaves out, and AWS rules moto does not
 enforce). Everything ends up as a ``Problem``; a call moto does not implement is recorded as such, never skipped.
-The type -> calls mapping lives in ``foundation`` (network, IAM, storage, messaging) and ``services`` (ECS, scaling,
-alarms, load balancing, certificates, DNS, RDS).
+The type -> calls mapping lives in one module per concern (``network``, ``identity``, ``storage``, ``messaging``,
+``ecs``, ``scaling``, ``rds``); ``shapes`` has what they share, ``policies`` the IAM policy language.
 """
 
 from __future__ import annotations
@@ -75,6 +75,10 @@ class Inputs(dict[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
         self.used.add(key)
         return super().get(key, default)
+
+    def ignore(self, *keys: str) -> None:
+        """Inputs a handler deliberately does not send (say why where it calls this)."""
+        self.used.update(keys)
 
 
 Handler = Callable[["Replay", Resource, Inputs], None]
@@ -165,7 +169,8 @@ class Replay:
             if unused:
                 self.problem(resource, "coverage", f"inputs not mapped onto an API call: {', '.join(unused)}")
         if self.only is None if self.across is None else self.across:
-            services.after_all(self)
+            ecs.after_all(self)
+            rds.unused_groups(self)
         return self
 
     def dependencies(self, resource: Resource) -> set[str]:
@@ -314,4 +319,4 @@ class Replay:
 
 
 # The handlers register themselves; they import the names above.
-from tests.replay import foundation, rds, services  # noqa: E402, F401
+from tests.replay import ecs, identity, messaging, network, rds, scaling, storage  # noqa: E402, F401

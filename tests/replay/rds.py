@@ -7,7 +7,7 @@ from typing import Any
 
 from airstack.offline import Resource
 from tests.replay import Inputs, Replay, handles
-from tests.replay.foundation import kv, physical_name
+from tests.replay.shapes import kv, physical_name
 
 
 def _rds_name(r: Resource, i: Inputs) -> str:
@@ -140,3 +140,16 @@ def backup_replication(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.expect(r, "rds-replication", days is None or 1 <= days <= 35, f"retentionPeriod {days}: 1 to 35")
     rp.call(r, "rds", "start_db_instance_automated_backups_replication", SourceDBInstanceArn=source_arn,
             BackupRetentionPeriod=days, KmsKeyId=key, PreSignedUrl=i.get("preSignedUrl"))  # fmt: skip
+
+
+def unused_groups(rp: Replay) -> None:
+    """A parameter or subnet group that no instance uses is configuration that does not apply."""
+    used = rp.facts.get("used_db_groups", set())
+    for r in rp.run.resources:
+        if (
+            r.type in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup")
+            and r.urn not in rp.failed
+        ):
+            name = rp.sub(r.id)
+            rp.expect(r, "rds-parameters" if "parameter" in r.type else "rds-network", name in used,
+                      f"{name} is created, but no DB instance uses it")  # fmt: skip
