@@ -211,6 +211,7 @@ BROKEN = [
      "ecs-service-connect", "is not a named port"),
     ("network-vpc", lambda i: i["vpcEndpointSpecs"][0].update(serviceName="com.amazonaws.eu-central-1.s3"),
      "vpc-endpoint-service", "is not com.amazonaws.eu-west-1"),
+    ("metastore-db", lambda i: i.update(backupWindow="03:00-04:00"), "rds-windows", "overlaps maintenanceWindow"),
     ("compute-worker-analytics-scaling", lambda i: i.update(minCapacity=3, maxCapacity=2), "scaling",
      "above maxCapacity"),
 ]  # fmt: skip

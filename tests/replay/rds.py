@@ -84,6 +84,7 @@ def instance(rp: Replay, r: Resource, i: Inputs) -> None:
         name = f"/aws/rds/instance/{identifier}/{log}"
         rp.expect(r, "rds-logs", (region, name) in rp.facts.get("log_groups", set()),
                   f"log group {name} is not created before the instance (RDS would create it, without retention)")  # fmt: skip
+    rp.check(r, "rds-windows", window_problems(i.get("backupWindow"), i.get("maintenanceWindow")))
     pi_days = i.get("performanceInsightsRetentionPeriod")
     rp.expect(r, "rds-insights", pi_days is None or pi_days in (7, 731) or pi_days % 31 == 0,
               f"performanceInsightsRetentionPeriod {pi_days}: 7, 731 or a multiple of 31")  # fmt: skip
@@ -119,6 +120,40 @@ def instance(rp: Replay, r: Resource, i: Inputs) -> None:
     for mock in r.outputs.get("masterUserSecrets") or []:
         rp.bind(mock.get("secretArn"), secret.get("SecretArn"))
     rp.facts.setdefault("db_instances", {})[answer["DBInstanceArn"]] = i
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def window_problems(backup: str | None, maintenance: str | None) -> list[str]:
+    """RDS: a backup window hh:mm-hh:mm and a maintenance window ddd:hh:mm-ddd:hh:mm, each at least 30 minutes
+    (the backup window at most 24 hours' worth), not overlapping."""
+    problems: list[str] = []
+    week = 7 * 24 * 60
+    spans: list[tuple[int, int]] = []
+    if backup:
+        found = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)", backup)
+        if found is None:
+            return [f"backupWindow {backup!r} is not hh:mm-hh:mm (UTC)"]
+        start, end = int(found[1]) * 60 + int(found[2]), int(found[3]) * 60 + int(found[4])
+        length = (end - start) % (24 * 60)
+        if length < 30:
+            problems.append(f"backupWindow {backup}: at least 30 minutes")
+        spans += [(day * 24 * 60 + start, day * 24 * 60 + start + length) for day in range(7)]
+    if maintenance:
+        found = re.fullmatch(r"([a-z]{3}):([01]\d|2[0-3]):([0-5]\d)-([a-z]{3}):([01]\d|2[0-3]):([0-5]\d)", maintenance)
+        if found is None or found[1] not in _DAYS or found[4] not in _DAYS:
+            return [*problems, f"maintenanceWindow {maintenance!r} is not ddd:hh:mm-ddd:hh:mm (UTC)"]
+        start = _DAYS.index(found[1]) * 24 * 60 + int(found[2]) * 60 + int(found[3])
+        end = _DAYS.index(found[4]) * 24 * 60 + int(found[5]) * 60 + int(found[6])
+        length = (end - start) % week
+        if length < 30:
+            problems.append(f"maintenanceWindow {maintenance}: at least 30 minutes")
+        # Windows wrap around midnight and the week's end: compare a week earlier and later too.
+        if any(max(low, start + shift) < min(high, start + length + shift) for low, high in spans
+               for shift in (-week, 0, week)):  # fmt: skip
+            problems.append(f"backupWindow {backup} overlaps maintenanceWindow {maintenance}")
+    return problems
 
 
 @handles("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
