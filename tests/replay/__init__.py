@@ -15,10 +15,14 @@ The type -> calls mapping lives in one module per concern (``network``, ``identi
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import heapq
+import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -26,6 +30,8 @@ from unittest import mock
 import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
+from moto.iam import aws_managed_policies
+from moto.iam import models as iam_models
 
 from airstack.mocks import ACCOUNT_ID
 from airstack.offline import ProgramRun, Resource
@@ -108,12 +114,38 @@ def replay_stack(run: ProgramRun, only: Iterable[str] | None = None, across: boo
     """Replay ``run`` (or ``only`` these resources and what they need) into a fresh in-process moto."""
     replay = Replay(run, only, across)
     order = replay.order()
-    # AWS's managed policies cost moto most of a second to load: only when a role attaches one.
-    managed = any(r.type == ATTACHMENT or r.inputs.get("managedPolicyArns") for r in order)
-    # The account the mocks put into ARNs; no default AMIs, which moto would otherwise build per region.
+    attached = {arn for r in order for arn in [r.inputs.get("policyArn") if r.type == ATTACHMENT else None,
+                                               *(r.inputs.get("managedPolicyArns") or [])] if arn}  # fmt: skip
     env = {"MOTO_ACCOUNT_ID": ACCOUNT_ID, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    with mock.patch.dict(os.environ, env), mock_aws(config={"iam": {"load_aws_managed_policies": managed}}):
+    # The planned runs and pulumi_aws make a heap of ~750,000 objects that every full collection walks (about half
+    # the replay's time): frozen for the replay, unfrozen after, so only the replay's own garbage is collected.
+    gc.freeze()
+    with (
+        _unfrozen(),
+        # The account the mocks put into ARNs; no default AMIs, which moto would otherwise build per region.
+        mock.patch.dict(os.environ, env),
+        # moto builds all of AWS's ~1,600 managed policies for each IAM backend (most of a second); only those the
+        # stack attaches are needed, and one that AWS does not have stays missing, so attaching it fails as in AWS.
+        mock.patch.object(iam_models, "aws_managed_policies_data", _managed_policies(frozenset(attached))),
+        mock_aws(config={"iam": {"load_aws_managed_policies": bool(attached)}}),
+    ):
         return replay.replay(order)
+
+
+@contextlib.contextmanager
+def _unfrozen() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@functools.cache
+def _managed_policies(arns: frozenset[str]) -> str:
+    """moto's data of AWS's managed policies, reduced to ``arns`` (those under arn:aws:iam::aws:policy/)."""
+    known = json.loads(aws_managed_policies.aws_managed_policies_data)
+    names = {arn.rsplit("/", 1)[-1] for arn in arns if re.fullmatch(r"arn:[a-z-]+:iam::aws:policy/.+", arn)}
+    return json.dumps({name: known[name] for name in names if name in known})
 
 
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
