@@ -212,6 +212,7 @@ BROKEN = [
     ("network-vpc", lambda i: i["vpcEndpointSpecs"][0].update(serviceName="com.amazonaws.eu-central-1.s3"),
      "vpc-endpoint-service", "is not com.amazonaws.eu-west-1"),
     ("metastore-db", lambda i: i.update(backupWindow="03:00-04:00"), "rds-windows", "overlaps maintenanceWindow"),
+    ("ingress-api-server", lambda i: i.update(name="airstack-development-api-server-8080"), "lb-name", "up to 32"),
     ("compute-worker-analytics-scaling", lambda i: i.update(minCapacity=3, maxCapacity=2), "scaling",
      "above maxCapacity"),
 ]  # fmt: skip

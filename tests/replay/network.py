@@ -173,8 +173,7 @@ def load_balancer(rp: Replay, r: Resource, i: Inputs) -> None:
     zones = {rp.facts.get("subnet_az", {}).get(s) for s in subnets}
     kind = i.get("loadBalancerType") or "application"
     rp.expect(r, "lb", kind != "application" or len(zones) >= 2, f"an ALB needs subnets in two AZs, not {zones}")
-    rp.expect(r, "lb", re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", name) is not None,
-              f"name {name!r}: up to 32 letters, digits and hyphens, not starting or ending with a hyphen")  # fmt: skip
+    _check_lb_name(rp, r, name)
     answer = rp.call(r, "elbv2", "create_load_balancer", Name=name, Subnets=subnets or None,
                      SecurityGroups=i.get("securityGroups"), Type=kind, IpAddressType=i.get("ipAddressType"),
                      Scheme="internal" if i.get("internal") else "internet-facing", Tags=kv(i.get("tags")))  # fmt: skip
@@ -195,8 +194,16 @@ def load_balancer(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.facts.setdefault("lb_zone", {})[balancer["DNSName"]] = balancer["CanonicalHostedZoneId"]
 
 
+def _check_lb_name(rp: Replay, r: Resource, name: str) -> None:
+    ok = re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", name) is not None and not name.startswith(
+        "internal-"
+    )
+    rp.expect(r, "lb-name", ok, f"name {name!r}: up to 32 letters, digits and hyphens, no hyphen at either end")
+
+
 @handles("aws:lb/targetGroup:TargetGroup")
 def target_group(rp: Replay, r: Resource, i: Inputs) -> None:
+    _check_lb_name(rp, r, physical_name(r, i))
     check = i.get("healthCheck") or {}
     if "timeout" in check and "interval" in check:
         rp.expect(r, "lb", check["timeout"] < check["interval"], "the health check timeout is not below its interval")
