@@ -20,14 +20,23 @@ from airstack.offline import ProgramRun
 from tests.conftest import STACKS, planned
 from tests.replay import HANDLERS, NOT_REPLAYED, Problem, Replay, is_api_resource, replay_stack
 
+APOSTROPHES = (
+    "two security group rule descriptions in components/network.py have an apostrophe ('Celery's own database', "
+    "'their team's DAG files'); EC2 accepts only a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*, so `up` fails creating these rules"
+)
+UNNAMED_DB_GROUPS = (
+    "airstack/mocks.py answers aws:rds/subnetGroup and parameterGroup without their auto-name, so the plan's "
+    "metastore has no dbSubnetGroupName (default VPC, its security group elsewhere) nor parameterGroupName"
+)
 KNOWN_DEFECTS = {
-    "ec2-description": "components/network.py gives two rules descriptions with an apostrophe ('Celery's own "
-    "database', 'their team's DAG files'); EC2 accepts a-zA-Z0-9. _-:/()#,@[]+=&;{}!$* only",
-    "rds-network": "airstack/mocks.py answers rds SubnetGroup/ParameterGroup without their auto-name, so the plan's "
-    "instance has no dbSubnetGroupName (default VPC) while its security group is in the stack's VPC",
-    "rds-parameters": "the same missing auto-name drops parameterGroupName from the plan's instance",
+    ("ec2-description", "network-database-from-workers-5433"): APOSTROPHES,
+    ("ec2-description", "network-efs-from-workers-2049"): APOSTROPHES,
+    ("rds-network", "metastore-db"): UNNAMED_DB_GROUPS,
+    ("rds-network", "metastore-subnets"): UNNAMED_DB_GROUPS,
+    ("rds-parameters", "metastore-parameters"): UNNAMED_DB_GROUPS,
 }
-"""Problem rules every stack has today, each pinned by a strict xfail below."""
+"""The problems every stack has today, (rule, resource name), each pinned by a strict xfail below."""
+
 
 UNIMPLEMENTED_BY_MOTO = {"efs:PutBackupPolicy", "rds:StartDBInstanceAutomatedBackupsReplication"}
 """Operations only botocore's model checks (moto has no implementation): their parameters, not their effect."""
@@ -42,8 +51,13 @@ def replayed(stack: str) -> Replay:
     return _REPLAYS[stack]
 
 
-def problems(replay: Replay, *, rule: str | None = None, known: bool = False) -> list[Problem]:
-    return [p for p in replay.problems if (rule is None or p.rule == rule) and (known or p.rule not in KNOWN_DEFECTS)]
+def known(problem: Problem) -> str | None:
+    return KNOWN_DEFECTS.get((problem.rule, problem.urn.rsplit("::", 1)[-1]))
+
+
+def problems(replay: Replay, *, defect: str | None = None) -> list[Problem]:
+    """The replay's problems that are not known defects; or those of the known ``defect``."""
+    return [p for p in replay.problems if known(p) == defect]
 
 
 def report(found: list[Problem]) -> str:
@@ -94,17 +108,16 @@ def test_documents_are_replayed_with_the_real_ids(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS["ec2-description"])
+@pytest.mark.xfail(strict=True, reason=APOSTROPHES)
 def test_security_group_rule_descriptions_are_accepted_by_ec2(stack: str) -> None:
-    found = problems(replayed(stack), rule="ec2-description", known=True)
+    found = problems(replayed(stack), defect=APOSTROPHES)
     assert not found, report(found)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS["rds-network"])
+@pytest.mark.xfail(strict=True, reason=UNNAMED_DB_GROUPS)
 def test_metastore_is_placed_in_the_stacks_subnets_with_its_parameters(stack: str) -> None:
-    replay = replayed(stack)
-    found = problems(replay, rule="rds-network", known=True) + problems(replay, rule="rds-parameters", known=True)
+    found = problems(replayed(stack), defect=UNNAMED_DB_GROUPS)
     assert not found, report(found)
 
 
