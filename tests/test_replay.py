@@ -108,14 +108,12 @@ def test_documents_are_replayed_with_the_real_ids(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.xfail(strict=True, reason=APOSTROPHES)
 def test_security_group_rule_descriptions_are_accepted_by_ec2(stack: str) -> None:
     found = problems(replayed(stack), defect=APOSTROPHES)
     assert not found, report(found)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.xfail(strict=True, reason=UNNAMED_DB_GROUPS)
 def test_metastore_is_placed_in_the_stacks_subnets_with_its_parameters(stack: str) -> None:
     found = problems(replayed(stack), defect=UNNAMED_DB_GROUPS)
     assert not found, report(found)
