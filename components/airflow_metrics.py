@@ -91,6 +91,8 @@ def statsd_environment(service: str, queue: str | None) -> dict[str, str]:
         "AIRFLOW__METRICS__STATSD_DATADOG_METRICS_TAGS": "True",
         "AIRFLOW__METRICS__STATSD_DISABLED_TAGS": ",".join(DROPPED_TAGS),
         "AIRFLOW__METRICS__METRICS_ALLOW_LIST": ",".join(ALLOWED),
+        # Airflow 3.2+ also sends each metric under its old name, with the dag, task or executor in the name.
+        "AIRFLOW__METRICS__LEGACY_NAMES_ON": "False",
     }
 
 

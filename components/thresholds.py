@@ -45,7 +45,7 @@ def heartbeat_minutes(config: StackConfig) -> int:
 
 
 def alb_5xx(config: StackConfig) -> int:
-    return _default(config.monitoring.alb_5xx, config, 10, 50)
+    return _default(config.monitoring.alb_server_errors, config, 10, 50)
 
 
 def queue_depth(config: StackConfig, team: Team) -> int:

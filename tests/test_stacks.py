@@ -32,8 +32,10 @@ DR_TIERS = {"airstack:dr:Replication", "airstack:dr:Standby"}
 
 def tiers_of(stack: str) -> set[str]:
     config = read_stack_file(stack).load()
-    return TIERS | ({"airstack:dr:Replication"} if recovery.is_primary(config) else set()) | (
-        {"airstack:dr:Standby"} if recovery.restores(config) else set()
+    return (
+        TIERS
+        | ({"airstack:dr:Replication"} if recovery.is_primary(config) else set())
+        | ({"airstack:dr:Standby"} if recovery.restores(config) else set())
     )
 
 

@@ -26,7 +26,7 @@ class Monitoring(_Model):
     """A core service runs fewer tasks than desired for this long; default 5 in prod and dr, 10 elsewhere."""
     heartbeat_minutes: Int | None = Field(default=None, ge=2, le=60)
     """No scheduler heartbeat for this long while the scheduler should run; default 5 in prod and dr, 10 elsewhere."""
-    alb_5xx: Int | None = Field(default=None, ge=1, le=1_000_000)
+    alb_server_errors: Int | None = Field(default=None, ge=1, le=1_000_000)
     """5xx answers (load balancer's and targets') in five minutes; default 10 in prod and dr, 50 elsewhere."""
     unhealthy_target_minutes: Int = Field(default=5, ge=1, le=60)
     db_cpu_percent: Int = Field(default=80, ge=1, le=100)
