@@ -118,7 +118,10 @@ class Metastore(pulumi.ComponentResource):
             )
             key_id = aws.kms.Key(
                 f"{name}-key",
-                description=f"airstack {args.stack}: the metastore restored from its primary's backups",
+                # Named after its source: nothing of the restore exists before the source is known (and checked).
+                description=pulumi.Output.concat(
+                    f"airstack {args.stack}: the metastore restored from ", args.restore_from
+                ),
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 tags=args.tags,
@@ -161,7 +164,7 @@ class Metastore(pulumi.ComponentResource):
             monitoring_role_arn=monitoring.arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             iam_database_authentication_enabled=True,
-            tags=with_tags(args.tags, Name=naming.db_identifier(args.stack)),
+            tags=with_tags(args.tags, Name=identifier),
             # Restored once: newer replicated backups (or a new replication) must never replace the database.
             opts=child(
                 self,
