@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
+from components import thresholds
 from components.config import ServiceSize, StackConfig, Team, WorkerSize
 
 ABSENT = "—"
@@ -132,6 +133,15 @@ def _hibernation(config: StackConfig) -> str:
     return f"{schedule.start_at}-{schedule.stop_at} {days} ({schedule.timezone})"
 
 
+def _alarms(config: StackConfig) -> str:
+    """The thresholds that differ by environment, in a line (``components.thresholds``)."""
+    return (
+        f"tasks wait {thresholds.queue_wait_minutes(config)} min, a core service short "
+        f"{thresholds.service_down_minutes(config)} min, no heartbeat {thresholds.heartbeat_minutes(config)} min, "
+        f"{thresholds.alb_5xx(config)} 5xx in 5 min"
+    )
+
+
 def _dr(config: StackConfig) -> str:
     dr = config.dr
     if dr.role == "primary":
@@ -201,6 +211,8 @@ _ROWS: tuple[tuple[str, str, str, Getter, tuple[str, ...]], ...] = (
     ("Alerting", "alerting.emails", "alert emails", lambda c: c.alerting.emails, ("alerting.emails",)),
     ("Alerting", "alerting.webhookUrl", "webhook",
      lambda c: "set (secret)" if c.alerting.webhook_url else None, ("alerting.webhookUrl",)),
+    ("Alerting", "monitoring.thresholds", "alarms", _alarms, ("monitoring",)),
+    ("Alerting", "monitoring.airflowMetrics", "Airflow metrics in CloudWatch", thresholds.airflow_metrics, ()),
     ("Ingress", "ingress.internetFacing", "internet-facing",
      lambda c: c.ingress.internet_facing, ("ingress.internetFacing",)),
     ("Ingress", "ingress.allowedCidrs", "allowed CIDRs", lambda c: c.ingress.allowed_cidrs, ("ingress.allowedCidrs",)),

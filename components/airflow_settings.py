@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from components import naming
+from components.airflow_metrics import METRIC_ROLES, statsd_environment
 from components.config import StackConfig, Team
+from components.thresholds import airflow_metrics
 
 Role = Literal["api-server", "scheduler", "dag-processor", "triggerer", "worker", "db-migrate", "wait-for-migrations"]
 CORE_ROLES: tuple[Role, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -186,6 +188,10 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["CONNECTION_CHECK_MAX_COUNT"] = "0"
     if role == "triggerer":
         env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(TRIGGERER_LOG_PORT)
+    if role in METRIC_ROLES and airflow_metrics(config):
+        # To the CloudWatch agent in the same task, tagged with the service (and a worker's queue).
+        service = naming.worker_service(team.name) if team is not None else role
+        env.update(statsd_environment(service, team.queue_name if team is not None else None))
     if role in ("db-migrate", "wait-for-migrations"):
         # The image's entrypoint would wait for the database with a role the migration step creates first.
         env["CONNECTION_CHECK_MAX_COUNT"] = "0"

@@ -3,6 +3,11 @@
 Airflow mounts these read-only through IAM-authorised mounts; only the DAG deployment function may write. Who
 may mount through which access point is the file system's own policy: a team's workers only through their
 team's access point, the dag-processor through every team's.
+
+A DR standby's file system is the destination of its primary's EFS replication: created with replication
+overwrite protection off, so the primary can replicate into it (it is then read-only, and EFS reports the
+protection as REPLICATING). Deleting the replication at a failover makes it writable and turns the protection
+back on; EFS owns that setting from then on, so the program never changes it back.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class DagStorageArgs:
     """Role ARNs that read every team's DAGs (the dag-processor's task role)."""
     writer: pulumi.Input[str] | None = None
     """The role ARN that writes releases (the DAG deployment function), through its own access point."""
+    replication_destination: bool = False
+    """A standby's: the primary replicates its DAG file system into this one."""
 
 
 def _policy_document(grants: dict[str, Any]) -> str:
@@ -71,8 +78,13 @@ class DagStorage(pulumi.ComponentResource):
             encrypted=True,
             performance_mode="generalPurpose",
             throughput_mode="elastic",
+            protection=aws.efs.FileSystemProtectionArgs(replication_overwrite="DISABLED")
+            if args.replication_destination
+            else None,
             tags=with_tags(args.tags, Name=f"airstack-{args.stack}-dags"),
-            opts=child(self, protect=args.protect),
+            opts=child(
+                self, protect=args.protect, ignore_changes=["protection"] if args.replication_destination else None
+            ),
         )
         aws.efs.BackupPolicy(
             f"{name}-backup",

@@ -1,7 +1,9 @@
 """Delivery tier: where the core image lives and how DAG releases reach the DAG file system.
 
 - The core image's ECR repository (only in the stack that owns it, ``image.manageRepository``): scanned on
-  push, tags immutable, old images expired.
+  push, tags immutable, old images expired. A DR primary also replicates it to its DR region (the registry's
+  replication configuration, which only the repository's owner sets), where a template gives the replica the
+  same immutable tags, encryption and lifecycle.
 - The DAG deployment function (``lambdas/dag_sync``): a release archive put at
   ``s3://<artifacts>/dags/<team>/<release>.zip`` becomes ``<team>/current`` on EFS, atomically, or is
   rejected untouched. It runs in the VPC with the file system's releases access point; events it could not
@@ -18,7 +20,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import naming, recovery
 from components.buckets import PrivateBucket
 from components.common import child, with_tags
 from components.config import StackConfig
@@ -79,19 +81,35 @@ class DeliveryArgs:
     tags: Mapping[str, str]
 
 
+def metrics_namespace(stack: str) -> str:
+    """Where the DAG deployment function's metrics go: one namespace per stack (stacks share accounts)."""
+    return f"airstack/{stack}/dag-sync"
+
+
+def creation_template_prefix(repository_name: str) -> str | None:
+    """The namespace an ECR repository creation template applies to (``airstack`` for ``airstack/airflow-core``);
+    None for a repository without one (the template's ``ROOT`` would apply to every other repository too)."""
+    return repository_name.rsplit("/", 1)[0] if "/" in repository_name else None
+
+
 class Delivery(pulumi.ComponentResource):
     repository_url: pulumi.Output[str] | None
     function_name: pulumi.Output[str]
     failure_queue: aws.sqs.Queue
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:delivery:Delivery", name, None, opts)
         config = args.config
-        self.repository_url = self._repository(name, config, args.tags) if config.image.manage_repository else None
+        self.repository_url = (
+            self._repository(name, config, args.account, args.tags) if config.image.manage_repository else None
+        )
         self._dag_sync(name, args)
         self.register_outputs({"repositoryUrl": self.repository_url, "dagSyncFunction": self.function_name})
 
-    def _repository(self, name: str, config: StackConfig, tags: Mapping[str, str]) -> pulumi.Output[str]:
+    def _repository(
+        self, name: str, config: StackConfig, account: pulumi.Input[str], tags: Mapping[str, str]
+    ) -> pulumi.Output[str]:
         repository = aws.ecr.Repository(
             f"{name}-image",
             name=config.image.repository_name,
@@ -103,7 +121,53 @@ class Delivery(pulumi.ComponentResource):
         )
         aws.ecr.LifecyclePolicy(f"{name}-image-lifecycle", repository=repository.name, policy=lifecycle_policy(),
                                 opts=child(self))  # fmt: skip
+        if recovery.is_primary(config) and config.dr.replica_region:
+            self._replicate_image(name, config, account, tags, config.dr.replica_region)
         return repository.repository_url
+
+    def _replicate_image(
+        self, name: str, config: StackConfig, account: pulumi.Input[str], tags: Mapping[str, str], region: str
+    ) -> None:
+        """Every image pushed from now on is copied to the DR region (earlier ones: push them again)."""
+        repository = config.image.repository_name
+        prefix = creation_template_prefix(repository)
+        template = None
+        if prefix is not None:
+            template = aws.ecr.RepositoryCreationTemplate(
+                f"{name}-image-replica-template",
+                region=region,
+                prefix=prefix,
+                applied_fors=["REPLICATION"],
+                description=f"airstack {config.stack}: replicas of {prefix}/* keep the source's settings",
+                image_tag_mutability="IMMUTABLE",
+                encryption_configurations=[
+                    aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="AES256")
+                ],
+                lifecycle_policy=lifecycle_policy(),
+                resource_tags=dict(tags),
+                opts=child(self),
+            )
+        aws.ecr.ReplicationConfiguration(
+            f"{name}-image-replication",
+            replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(
+                rules=[
+                    aws.ecr.ReplicationConfigurationReplicationConfigurationRuleArgs(
+                        destinations=[
+                            aws.ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs(
+                                region=region, registry_id=account
+                            )
+                        ],
+                        repository_filters=[
+                            aws.ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs(
+                                filter=repository, filter_type="PREFIX_MATCH"
+                            )
+                        ],
+                    )
+                ]
+            ),
+            # The template first: the replica repository is created with the first replicated image.
+            opts=child(self, depends_on=[template] if template is not None else None),
+        )
 
     def _dag_sync(self, name: str, args: DeliveryArgs) -> None:
         config = args.config
@@ -139,6 +203,7 @@ class Delivery(pulumi.ComponentResource):
                     "AIRSTACK_ARTIFACTS_BUCKET": args.artifacts.name,
                     "AIRSTACK_DAG_TEAMS": json.dumps({t.name: t.directory for t in config.teams}, sort_keys=True),
                     "AIRSTACK_DAGS_ROOT": LAMBDA_MOUNT,
+                    "AIRSTACK_METRICS_NAMESPACE": metrics_namespace(config.stack),
                 }
             ),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
@@ -186,3 +251,4 @@ class Delivery(pulumi.ComponentResource):
             opts=child(self, depends_on=[permission, args.artifacts.settled]),
         )
         self.function_name = function.name
+        self.log_group_name = log_group.name

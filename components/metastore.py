@@ -4,6 +4,11 @@ RDS keeps and rotates the master password in Secrets Manager, so nothing Airflow
 migration step (``image/airstack_db_init.py``) uses it once per deployment to give Airflow's metadata and
 Celery's results each their own role and database. The instance has a known identifier (its log groups,
 alarms and the migration step name it before it exists) and a non-default port (FSBP RDS.23).
+
+A DR standby has no instance until it is activated (``instance: False``); activated, its instance is restored
+(``restore_from``) to the latest restorable time of the primary's automated backups replicated to this region, and
+encrypted with a key of the standby's own, so that it never depends on the primary's resources again. A later
+change of the replicated backups never replaces the restored instance.
 """
 
 from __future__ import annotations
@@ -45,17 +50,23 @@ class MetastoreArgs:
     protect: bool
     backup_replica_region: str | None
     tags: Mapping[str, str]
+    instance: bool = True
+    """False: no instance (a standby before it takes over)."""
+    restore_from: pulumi.Input[str] | None = None
+    """The ARN of replicated automated backups to restore the instance from (an activated standby)."""
 
 
 class Metastore(pulumi.ComponentResource):
-    address: pulumi.Output[str]
-    port: pulumi.Output[int]
-    instance_arn: pulumi.Output[str]
-    identifier: str
+    address: pulumi.Output[str] | None
+    port: pulumi.Output[int] | None
+    instance_arn: pulumi.Output[str] | None
+    backup_replica_arn: pulumi.Output[str] | None
+    """The ARN of this instance's automated backups replicated to the DR region (what a standby restores)."""
+    identifier: str | None
 
     def __init__(self, name: str, args: MetastoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:metastore:Metastore", name, None, opts)
-        self.identifier = naming.db_identifier(args.stack)
+        identifier = naming.db_identifier(args.stack)
         partition = naming.partition_of(args.region).name
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -79,7 +90,7 @@ class Metastore(pulumi.ComponentResource):
         log_groups = [
             aws.cloudwatch.LogGroup(
                 f"{name}-log-{export}",
-                name=f"/aws/rds/instance/{self.identifier}/{export}",
+                name=f"/aws/rds/instance/{identifier}/{export}",
                 retention_in_days=args.log_retention_days,
                 tags=args.tags,
                 opts=child(self, protect=args.protect),
@@ -94,9 +105,31 @@ class Metastore(pulumi.ComponentResource):
             tags=args.tags,
             opts=child(self),
         )
+        self.address = self.port = self.instance_arn = self.backup_replica_arn = None
+        self.identifier = None
+        if not args.instance:
+            self.register_outputs({})
+            return
+        restore = None
+        key_id = None
+        if args.restore_from is not None:
+            restore = aws.rds.InstanceRestoreToPointInTimeArgs(
+                source_db_instance_automated_backups_arn=args.restore_from, use_latest_restorable_time=True
+            )
+            key_id = aws.kms.Key(
+                f"{name}-key",
+                # Named after its source: nothing of the restore exists before the source is known (and checked).
+                description=pulumi.Output.concat(
+                    f"airstack {args.stack}: the metastore restored from ", args.restore_from
+                ),
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                tags=args.tags,
+                opts=child(self, protect=args.protect),
+            ).arn
         instance = aws.rds.Instance(
             f"{name}-db",
-            identifier=self.identifier,
+            identifier=identifier,
             engine="postgres",
             engine_version=args.engine_version,
             auto_minor_version_upgrade=args.auto_minor_version_upgrade,
@@ -105,6 +138,8 @@ class Metastore(pulumi.ComponentResource):
             max_allocated_storage=args.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
+            kms_key_id=key_id,
+            restore_to_point_in_time=restore,
             db_name="airflow",
             port=DB_PORT,
             username=MASTER_USER,
@@ -129,17 +164,24 @@ class Metastore(pulumi.ComponentResource):
             monitoring_role_arn=monitoring.arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             iam_database_authentication_enabled=True,
-            tags=with_tags(args.tags, Name=naming.db_identifier(args.stack)),
-            opts=child(self, protect=args.protect, depends_on=log_groups),
+            tags=with_tags(args.tags, Name=identifier),
+            # Restored once: newer replicated backups (or a new replication) must never replace the database.
+            opts=child(
+                self,
+                protect=args.protect,
+                depends_on=log_groups,
+                ignore_changes=["restoreToPointInTime"] if restore is not None else None,
+            ),
         )
         if args.backup_replica_region:
-            self._replicate_backups(name, args, instance)
+            self.backup_replica_arn = self._replicate_backups(name, args, instance)
+        self.identifier = identifier
         self.address = instance.address
         self.port = instance.port
         self.instance_arn = instance.arn
         self.register_outputs({"address": self.address, "port": self.port, "instanceArn": self.instance_arn})
 
-    def _replicate_backups(self, name: str, args: MetastoreArgs, instance: aws.rds.Instance) -> None:
+    def _replicate_backups(self, name: str, args: MetastoreArgs, instance: aws.rds.Instance) -> pulumi.Output[str]:
         """Automated backups copied to the DR region, encrypted there with a key of that region."""
         region = args.backup_replica_region
         key = aws.kms.Key(
@@ -151,11 +193,12 @@ class Metastore(pulumi.ComponentResource):
             tags=args.tags,
             opts=child(self, protect=args.protect),
         )
-        aws.rds.InstanceAutomatedBackupsReplication(
+        # Its ID is the ARN of the replicated backups: what a standby restores from.
+        return aws.rds.InstanceAutomatedBackupsReplication(
             f"{name}-backup-replication",
             region=region,
             source_db_instance_arn=instance.arn,
             kms_key_id=key.arn,
             retention_period=args.backup_retention_days,
             opts=child(self),
-        )
+        ).id

@@ -5,20 +5,26 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components import recovery
+from components.airflow_settings import SECRET_NAMES
 from components.broker import Broker, BrokerArgs, QueueSpec
 from components.bucket_policies import FLOW_LOG_PREFIX
 from components.buckets import Buckets, BucketsArgs
 from components.compute import Compute, ComputeArgs
 from components.config import StackConfig
 from components.dag_storage import DagStorage, DagStorageArgs, TeamDirectory
-from components.delivery import Delivery, DeliveryArgs
+from components.delivery import Delivery, DeliveryArgs, metrics_namespace
 from components.identities import Identities, IdentitiesArgs
 from components.ingress import Ingress, IngressArgs
 from components.metastore import Metastore, MetastoreArgs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.naming import secret_partial_arn
 from components.network import Network, NetworkArgs
+from components.replication import Replication, ReplicationArgs
 from components.secrets import Secrets, SecretsArgs
-from components.services import service_specs
+from components.services import ServiceSpec, service_specs
+from components.standby import Standby
+from components.watched import TeamQueue, Watched, arn_suffix
 
 
 def stack_tags(config: StackConfig) -> dict[str, str]:
@@ -71,6 +77,8 @@ class AirflowPlatform(pulumi.ComponentResource):
             here,
         )
         sg = {role: group.id for role, group in self.network.security_groups.items()}
+        # An activated standby reads its primary's replicated backups (and checks what the primary copies here).
+        self.standby = Standby("dr", config, here) if recovery.restores(config) else None
         metastore = config.metastore
         self.metastore = Metastore(
             "metastore",
@@ -91,8 +99,10 @@ class AirflowPlatform(pulumi.ComponentResource):
                 performance_insights=metastore.performance_insights,
                 log_retention_days=config.logs.retention_days,
                 protect=protect,
-                backup_replica_region=config.dr.replica_region if config.dr.role == "primary" else None,
+                backup_replica_region=config.dr.replica_region if recovery.is_primary(config) else None,
                 tags=tags,
+                instance=recovery.has_database(config),
+                restore_from=self.standby.restore_from if self.standby is not None else None,
             ),
             here,
         )
@@ -106,6 +116,10 @@ class AirflowPlatform(pulumi.ComponentResource):
                 # Long enough to undo a mistaken deletion outside dev (FSBP; Secrets Manager allows 7 to 30).
                 recovery_window_days=30 if protect else 7 if config.environment != "dev" else 0,
                 tags=tags,
+                names={key: recovery.secret_name(config, key) for key in SECRET_NAMES},
+                owned=recovery.owned_secrets(config, SECRET_NAMES),
+                replica_region=config.dr.replica_region if recovery.is_primary(config) else None,
+                replicated=recovery.REPLICATED_SECRETS,
             ),
             here,
         )
@@ -147,8 +161,24 @@ class AirflowPlatform(pulumi.ComponentResource):
                 },
                 all_readers=[self.identities.task_roles["dag-processor"].arn],
                 writer=self.identities.dag_sync_role.arn,
+                replication_destination=recovery.is_standby(config),
             ),
             here,
+        )
+        self.replication = (
+            Replication(
+                "dr",
+                ReplicationArgs(
+                    config=config,
+                    account=account,
+                    buckets={"logs": self.buckets.logs, "data": self.buckets.data},
+                    file_system_id=self.dags.file_system_id,
+                    tags=tags,
+                ),
+                here,
+            )
+            if recovery.is_primary(config)
+            else None
         )
         self.delivery = Delivery(
             "delivery",
@@ -209,18 +239,57 @@ class AirflowPlatform(pulumi.ComponentResource):
         self.monitoring = Monitoring(
             "monitoring",
             MonitoringArgs(
-                stack=config.stack,
-                region=config.aws_region,
-                emails=config.alerting.emails,
+                config=config,
                 webhook_url=pulumi.Output.secret(config.alerting.webhook_url) if config.alerting.webhook_url else None,
-                dead_letter_queue_names={q: dlq.name for q, dlq in self.broker.dead_letter_queues.items()},
-                db_instance_id=self.metastore.identifier,
+                watched=self._watched(config, specs),
+                dag_sync_log_group=self.delivery.log_group_name,
                 protect=protect,
                 tags=tags,
             ),
             here,
         )
-        self.outputs: dict[str, pulumi.Input[object]] = {
+        self.outputs = self._outputs(config, account)
+        self.register_outputs(self.outputs)
+
+    def _watched(self, config: StackConfig, specs: list[ServiceSpec]) -> Watched:
+        """What the monitoring tier alarms on and draws, as the other tiers named it."""
+        queues, dead_letters = self.broker.queues, self.broker.dead_letter_queues
+        return Watched(
+            cluster=self.compute.cluster_name,
+            core_services=tuple(s.service for s in specs if s.team is None),
+            teams=tuple(
+                TeamQueue(
+                    team=s.team.name,
+                    queue=s.team.queue_name,
+                    service=s.service,
+                    queue_name=queues[s.team.queue_name].name,
+                    dead_letter_name=dead_letters[s.team.queue_name].name,
+                    concurrency=s.team.concurrency,
+                    max_workers=s.team.workers.max,
+                )
+                for s in specs
+                if s.team is not None
+            ),
+            load_balancer=self.ingress.https_listener.load_balancer_arn.apply(
+                lambda arn: arn_suffix(arn, "loadbalancer/")
+            ),
+            target_group=pulumi.Output.from_input(self.ingress.target_group_arn).apply(
+                lambda arn: arn_suffix(arn, "targetgroup/")
+            ),
+            db_instance=self.metastore.identifier,
+            file_system=self.dags.file_system_id,
+            function=self.delivery.function_name,
+            failure_queue=self.delivery.failure_queue.name,
+            dag_sync_namespace=metrics_namespace(config.stack),
+            replica_file_system=self.replication.replica_file_system if self.replication else None,
+            bucket_copies=self.replication.bucket_copies if self.replication else (),
+        )
+
+    def _outputs(self, config: StackConfig, account: pulumi.Output[str]) -> dict[str, pulumi.Input[object]]:
+        admin = self.secrets.arns.get("admin-password") or account.apply(
+            lambda a: secret_partial_arn(config.aws_region, a, recovery.secret_name(config, "admin-password"))
+        )
+        outputs: dict[str, pulumi.Input[object]] = {
             **({"uiUrl": self.ingress.url} if self.ingress.url is not None else {}),
             "albDnsName": self.ingress.dns_name,
             "clusterName": self.compute.cluster_name,
@@ -232,8 +301,18 @@ class AirflowPlatform(pulumi.ComponentResource):
             **({"imageRepositoryUrl": self.delivery.repository_url} if self.delivery.repository_url else {}),
             "dagFileSystemId": self.dags.file_system_id,
             "dagAccessPointIds": {team: ap.id for team, ap in self.dags.access_points.items()},
-            "metastoreEndpoint": self.metastore.address,
+            **({"metastoreEndpoint": self.metastore.address} if self.metastore.address is not None else {}),
             "alertTopicArn": self.monitoring.topic_arn,
-            "adminSecretArn": self.secrets.arns["admin-password"],
+            "dashboardName": self.monitoring.dashboard_name,
+            "adminSecretArn": admin,
         }
-        self.register_outputs(self.outputs)
+        if recovery.is_primary(config):
+            # What the standby reads through its stack reference when it takes over.
+            outputs["replicaRegion"] = str(config.dr.replica_region)
+            outputs["replicatedSecrets"] = recovery.replicated_secret_names(config)
+            if self.metastore.backup_replica_arn is not None:
+                outputs["metastoreBackupReplicaArn"] = self.metastore.backup_replica_arn
+        if self.standby is not None:
+            outputs["primaryStack"] = self.standby.primary
+            outputs["restoredFrom"] = self.standby.restore_from
+        return outputs

@@ -1,8 +1,20 @@
-"""How many tasks a service runs over time: hibernation schedules and each team's queue-driven workers.
+"""How many tasks a service runs over time: hibernation schedules and each team's backlog-driven workers.
 
 Application Auto Scaling owns the count of these services (``desiredCount`` is ignored on them), and where
 hibernation's scheduled actions move the target's bounds at night, ``up`` must not move them back.
-The resources are children of the compute tier.
+The resources are children of the compute tier; the step bands and metric math are pure (``worker_scaling``).
+
+A team's workers follow its backlog: the workers it needs are its queue's waiting and running tasks divided by
+the tasks one worker runs at once (``ceil((visible + in flight) / concurrency)``; Celery acknowledges a task when it
+ends, so a running task's message stays in flight). Step scaling, not target tracking: target tracking cannot
+scale a service out from zero tasks (its proportional rule multiplies the current count) and waits three minutes
+of breaching data before it adds a task, and fifteen before it removes one. Here:
+
+- out: one minute in which the team needs more workers than its desired count adds the shortfall (in bands);
+- in: ``SCALE_IN_MINUTES`` in which nothing waits and the desired count is above what is needed removes the
+  excess. A worker running a task has ECS task scale-in protection (the image's hook), so scale-in stops only
+  idle workers; a protected one finishes its tasks and is stopped then. Celery shuts down warm on SIGTERM, with
+  the 120 s Fargate allows (the worker's ``stopTimeout``).
 """
 
 from __future__ import annotations
@@ -13,11 +25,20 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.cloudwatch import alarm_queries
 from components.common import child
 from components.config import StackConfig, Team
 from components.services import ServiceSpec
-
-IDLE_MINUTES_BEFORE_SCALE_IN = 15
+from components.worker_scaling import (
+    SCALE_IN_COOLDOWN_SECONDS,
+    SCALE_IN_MINUTES,
+    SCALE_OUT_COOLDOWN_SECONDS,
+    Backlog,
+    Step,
+    backlog_queries,
+    scale_in_steps,
+    scale_out_steps,
+)
 
 
 def scaled(config: StackConfig, spec: ServiceSpec) -> bool:
@@ -58,7 +79,7 @@ def scale_service(scaling: ServiceScaling) -> aws.appautoscaling.Target:
     if hibernates:
         _hibernation(scaling, target, low, high)
     if spec.team is not None and scaling.queue is not None and config.services_running:
-        _queue_scaling(scaling, spec.team, scaling.queue, target)
+        _backlog_scaling(scaling, spec.team, scaling.queue, target)
     return target
 
 
@@ -82,12 +103,7 @@ def _hibernation(scaling: ServiceScaling, target: aws.appautoscaling.Target, low
 
 
 def _step_policy(
-    scaling: ServiceScaling,
-    name: str,
-    target: aws.appautoscaling.Target,
-    adjustment_type: str,
-    cooldown: int,
-    step: aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs,
+    scaling: ServiceScaling, name: str, target: aws.appautoscaling.Target, cooldown: int, steps: list[Step]
 ) -> aws.appautoscaling.Policy:
     return aws.appautoscaling.Policy(
         name,
@@ -96,87 +112,51 @@ def _step_policy(
         resource_id=target.resource_id,
         scalable_dimension=target.scalable_dimension,
         step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
-            adjustment_type=adjustment_type,
+            adjustment_type="ChangeInCapacity",
             cooldown=cooldown,
             metric_aggregation_type="Maximum",
-            step_adjustments=[step],
+            step_adjustments=[
+                aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                    metric_interval_lower_bound=_bound(s.lower),
+                    metric_interval_upper_bound=_bound(s.upper),
+                    scaling_adjustment=s.adjustment,
+                )
+                for s in steps
+            ],
         ),
         opts=child(scaling.parent),
     )
 
 
-def _queue_scaling(
+def _bound(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
+def _backlog_scaling(
     scaling: ServiceScaling, team: Team, queue: aws.sqs.Queue, target: aws.appautoscaling.Target
 ) -> None:
-    """Scale out while tasks wait; scale in to the minimum only when the queue is empty and idle.
-
-    Fargate stops a task within 120 s, so scaling in while tasks run would kill them; a team's workers
-    shrink only after its queue has had nothing visible or in flight for a while.
-    """
-    name = scaling.name
-    scale_out = _step_policy(
-        scaling,
-        f"{name}-scale-out",
-        target,
-        "ChangeInCapacity",
-        cooldown=120,
-        step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-            metric_interval_lower_bound="0", scaling_adjustment=1
-        ),
-    )
-    scale_in = _step_policy(
-        scaling,
-        f"{name}-scale-in",
-        target,
-        "ExactCapacity",
-        cooldown=300,
-        step=aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
-            metric_interval_upper_bound="0", scaling_adjustment=team.workers.min
-        ),
-    )
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-tasks-waiting",
-        alarm_description=f"tasks wait in the {team.queue_name} queue: add a worker",
-        namespace="AWS/SQS",
-        metric_name="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue.name},
-        statistic="Maximum",
-        period=60,
-        evaluation_periods=1,
-        threshold=1,
-        comparison_operator="GreaterThanOrEqualToThreshold",
-        alarm_actions=[scale_out.arn],
-        tags=scaling.tags,
-        opts=child(scaling.parent),
-    )
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-queue-idle",
-        alarm_description=f"the {team.queue_name} queue is empty and nothing runs: back to the minimum",
-        evaluation_periods=IDLE_MINUTES_BEFORE_SCALE_IN,
-        threshold=0,
-        comparison_operator="LessThanOrEqualToThreshold",
-        metric_queries=[
-            _sqs_metric("visible", "ApproximateNumberOfMessagesVisible", queue.name),
-            _sqs_metric("running", "ApproximateNumberOfMessagesNotVisible", queue.name),
-            aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id="busy", expression="visible + running", label="messages waiting or running", return_data=True
-            ),
-        ],
-        alarm_actions=[scale_in.arn],
-        tags=scaling.tags,
-        opts=child(scaling.parent),
-    )
-
-
-def _sqs_metric(query_id: str, metric: str, queue_name: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-        id=query_id,
-        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-            namespace="AWS/SQS",
-            metric_name=metric,
-            dimensions={"QueueName": queue_name},
-            period=60,
-            stat="Maximum",
-        ),
-        return_data=False,
-    )
+    name, service = scaling.name, scaling.spec.service
+    most = team.workers.max
+    scale_out = _step_policy(scaling, f"{name}-scale-out", target, SCALE_OUT_COOLDOWN_SECONDS, scale_out_steps(most))
+    scale_in = _step_policy(scaling, f"{name}-scale-in", target, SCALE_IN_COOLDOWN_SECONDS, scale_in_steps(most))
+    plans: tuple[tuple[str, str, Backlog, int, aws.appautoscaling.Policy], ...] = (
+        ("workers-short", f"the {team.queue_name} queue needs more workers than run: add them", "shortfall", 1,
+         scale_out),
+        ("workers-idle", f"nothing waits in the {team.queue_name} queue and fewer workers would do: stop idle ones",
+         "excess", SCALE_IN_MINUTES, scale_in),
+    )  # fmt: skip
+    for alarm, why, result, minutes, policy in plans:
+        queries = backlog_queries(queue.name, scaling.cluster_name, service, team.concurrency, result)
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-{alarm}",
+            alarm_description=why,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            metric_queries=alarm_queries(queries),
+            alarm_actions=[policy.arn],
+            tags=scaling.tags,
+            opts=child(scaling.parent),
+        )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from components.airflow_metrics import AGENT_CONTAINER, AGENT_MEMORY_MIB, METRIC_ROLES, agent_environment
 from components.airflow_settings import (
     API_PORT,
     DAGS_ROOT,
@@ -18,6 +19,7 @@ from components.airflow_settings import (
     render,
 )
 from components.config import StackConfig, Team
+from components.thresholds import airflow_metrics
 
 STOP_TIMEOUT_SECONDS = 120
 """Fargate's maximum: a Celery worker gets this long to finish or hand back its tasks on scale-in."""
@@ -40,10 +42,14 @@ class DagMount:
     directory: str
 
 
+ContainerRole = Role | Literal["cloudwatch-agent"]
+AIRFLOW_USER = "50000:0"
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     name: str
-    role: Role
+    role: ContainerRole
     image: str
     command: Sequence[str]
     settings: ContainerSettings
@@ -52,6 +58,10 @@ class ContainerSpec:
     mounts: Sequence[DagMount] = ()
     essential: bool = True
     depends_on_success: Sequence[str] = ()
+    user: str | None = AIRFLOW_USER
+    """None: the image's own user (the CloudWatch agent's)."""
+    memory_mib: int | None = None
+    """A hard memory limit inside the task's; None: the container may use all of it."""
 
 
 WAITS_FOR_MIGRATIONS: tuple[Role, ...] = ("api-server", "dag-processor", "triggerer")
@@ -84,14 +94,37 @@ def task_containers(
 
     if role == "scheduler":
         # Migrations finish before the scheduler starts, as Helm's migrateDatabaseJob does it.
-        return [container("db-migrate", essential=False), container("scheduler", depends_on_success=("db-migrate",))]
-    if role in WAITS_FOR_MIGRATIONS:
+        found = [container("db-migrate", essential=False), container("scheduler", depends_on_success=("db-migrate",))]
+    elif role in WAITS_FOR_MIGRATIONS:
         # And every other role that uses the database waits for them, as Helm's wait-for-migrations does.
-        return [
+        found = [
             container("wait-for-migrations", essential=False),
             container(role, depends_on_success=("wait-for-migrations",)),
         ]
-    return [container(role)]
+    else:
+        found = [container(role)]
+    if role in METRIC_ROLES and airflow_metrics(config):
+        found.append(metrics_agent(config, log_group))
+    return found
+
+
+def metrics_agent(config: StackConfig, log_group: str) -> ContainerSpec:
+    """The CloudWatch agent beside an Airflow process: its StatsD metrics into CloudWatch.
+
+    Not essential: Airflow runs on without it, and the alarm on the scheduler's missing heartbeat reports the loss.
+    """
+    return ContainerSpec(
+        name=AGENT_CONTAINER,
+        role=AGENT_CONTAINER,
+        image=config.monitoring.agent_image,
+        command=(),
+        settings=ContainerSettings(environment=agent_environment(config.stack, config.aws_region)),
+        log_group=log_group,
+        region=config.aws_region,
+        essential=False,
+        user=None,
+        memory_mib=AGENT_MEMORY_MIB,
+    )
 
 
 def container_definition(spec: ContainerSpec, secret_refs: Mapping[str, str]) -> dict[str, Any]:
@@ -100,8 +133,9 @@ def container_definition(spec: ContainerSpec, secret_refs: Mapping[str, str]) ->
         "name": spec.name,
         "image": spec.image,
         "essential": spec.essential,
-        "command": list(spec.command),
-        "user": "50000:0",
+        **({"command": list(spec.command)} if spec.command else {}),
+        **({"user": spec.user} if spec.user else {}),
+        **({"memory": spec.memory_mib} if spec.memory_mib else {}),
         "environment": [{"name": k, "value": v} for k, v in sorted(spec.settings.environment.items())],
         "secrets": [
             {"name": var, "valueFrom": secret_refs[secret]} for var, secret in sorted(spec.settings.secrets.items())

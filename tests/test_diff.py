@@ -115,18 +115,21 @@ def diff_of(planned: dict[str, Planned], name: str) -> PlanDiff:
 @pytest.mark.parametrize(
     ("variant", "summary"),
     [
-        # +19: queue and dead-letter queue, access point, 5 IAM (2 roles, 2 policies, 1 attachment), the worker
-        # (service, task definition, log group, scaling target, 2 policies, 2 scheduled actions, 2 alarms) and a
-        # dead-letter alarm; ~9: a new revision of the 6 task definitions, the EFS policy, the scheduler's policy
-        # and the DAG deployment function (its list of teams)
-        ("team", "+19 ~9, +$1.90/month"),
-        ("class", "~1, +$12.41/month"),
+        # +22: queue and dead-letter queue, access point, 5 IAM (2 roles, 2 policies, 1 attachment), the worker
+        # (service, task definition, log group, scaling target, 2 policies, 2 scheduled actions, 2 alarms) and the
+        # queue's 4 alarms (waiting, depth, oldest message, dead letters); ~10: a new revision of the 6 task
+        # definitions, the EFS policy, the scheduler's policy, the DAG deployment function (its list of teams) and
+        # the dashboard (the team's row)
+        ("team", "+22 ~10, +$2.50/month"),
+        # and the connections alarm, whose threshold follows the class's connection limit
+        ("class", "~2, +$12.41/month"),
         ("multiaz", "~1, +$14.95/month"),
         # acc checks Multi-AZ as advisory: turning it off is a new violation and halves the database's price
         # (db.t4g.small $49.64 → $24.82, 20 GB gp3 $5.08 → $2.54)
         ("single-az", "~1, 1 new violation, -$27.36/month"),
-        # the queue's visibility timeout and the worker's task definition (a new revision, not a replacement)
-        ("timeout", "~2"),
+        # the queue's visibility timeout, the worker's task definition (a new revision, not a replacement) and the
+        # oldest-message alarm (a message may be as old as the longest task)
+        ("timeout", "~3"),
         # +2: an internet-facing UI gets a web ACL and its association (FSBP ELB.16): $9.20 of the +$16.50
         ("public", "+2 ~1, 1 replaced, +$16.50/month"),
         ("secret", "+1"),
@@ -140,13 +143,17 @@ def test_hand_made_pairs_have_the_exact_summary(planned: dict[str, Planned], var
 
 def test_instance_class_change_is_an_update_with_its_cost(planned: dict[str, Planned]) -> None:
     diff = diff_of(planned, "class")
-    (db,) = diff.resources
+    db, alarm = sorted(diff.resources, key=lambda r: r.name)
     assert (db.name, db.group, db.action) == ("metastore-db", "metastore", "update")
     assert [(c.path, c.old, c.new) for c in db.changes] == [("instanceClass", "db.t4g.micro", "db.t4g.small")]
+    assert (alarm.name, [c.path for c in alarm.changes]) == (
+        "monitoring-db-connections",
+        ["alarmDescription", "threshold"],
+    )
     text = render_markdown(diff)
     assert "#### metastore (~1)" in text
     assert '- `instanceClass`: `"db.t4g.micro"` → `"db.t4g.small"`' in text
-    assert "#### Cost: $129.20 → $141.61 a month (+$12.41)" in text
+    assert "#### Cost: $135.20 → $147.61 a month (+$12.41)" in text
     assert "| RDS PostgreSQL db.t4g.small | — | $24.82 | +$24.82 |" in text
 
 
@@ -166,7 +173,7 @@ def test_multi_az_off_in_acc_is_a_new_violation(planned: dict[str, Planned]) -> 
     assert not diff.violations.resolved
     text = render_markdown(diff)
     assert "#### Policy violations\n\n- **new** advisory `rds-multi-az` on `metastore-db`: " in text
-    assert "#### Cost: $280.09 → $252.73 a month (-$27.36)" in text
+    assert "#### Cost: $286.69 → $259.33 a month (-$27.36)" in text
 
 
 def test_queue_timeout_reaches_the_queue_and_the_workers_settings(planned: dict[str, Planned]) -> None:
@@ -342,9 +349,9 @@ def test_rev_head_shows_what_the_work_tree_changed(repo: Path, capsys: pytest.Ca
         stack.write_text(original)
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert out["summary"] == "~1, +$12.41/month"
+    assert out["summary"] == "~2, +$12.41/month"
     assert out["base"].startswith(f"{stack} at HEAD (")
-    assert [(r["name"], r["action"], r["changes"]) for r in out["resources"]] == [
+    assert [(r["name"], r["action"], r["changes"]) for r in out["resources"] if r["name"] == "metastore-db"] == [
         (
             "metastore-db",
             "update",

@@ -14,7 +14,9 @@ ARNS = {name: f"arn:secret:{name}" for name in SECRET_NAMES}
 
 
 def test_scheduler_task_migrates_the_database_first() -> None:
-    migrate, scheduler = [container_definition(c, ARNS) for c in task_containers(CONFIG, "scheduler", ENDPOINTS, "lg")]
+    migrate, scheduler, _agent = [
+        container_definition(c, ARNS) for c in task_containers(CONFIG, "scheduler", ENDPOINTS, "lg")
+    ]
     assert migrate["name"] == "db-migrate"
     assert migrate["essential"] is False
     assert migrate["command"] == ["python", "/opt/airflow/config/airstack_db_init.py"]
@@ -32,19 +34,19 @@ def test_scheduler_task_migrates_the_database_first() -> None:
 
 def test_other_database_users_wait_for_the_migration() -> None:
     for role in ("api-server", "dag-processor", "triggerer"):
-        wait, main = [container_definition(c, ARNS) for c in task_containers(CONFIG, role, ENDPOINTS, "lg")]
+        wait, main, *_agent = [container_definition(c, ARNS) for c in task_containers(CONFIG, role, ENDPOINTS, "lg")]
         assert (wait["name"], wait["essential"]) == ("wait-for-migrations", False)
         assert wait["command"][:2] == ["bash", "-c"]
         assert "airflow db check-migrations" in wait["command"][2]
         assert [s["name"] for s in wait["secrets"]] == ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         assert main["dependsOn"] == [{"containerName": "wait-for-migrations", "condition": "SUCCESS"}]
     ml = next(t for t in CONFIG.teams if t.name == "ml")
-    assert [c.name for c in task_containers(CONFIG, "worker", ENDPOINTS, "lg", ml)] == ["worker"]
+    assert [c.name for c in task_containers(CONFIG, "worker", ENDPOINTS, "lg", ml)] == ["worker", "cloudwatch-agent"]
 
 
 def test_worker_container_mounts_only_its_team_read_only_and_stops_gracefully() -> None:
     ml = next(t for t in CONFIG.teams if t.name == "ml")
-    [worker] = [container_definition(c, ARNS) for c in task_containers(CONFIG, "worker", ENDPOINTS, "lg", ml)]
+    [worker, _agent] = [container_definition(c, ARNS) for c in task_containers(CONFIG, "worker", ENDPOINTS, "lg", ml)]
     assert worker["mountPoints"] == [
         {"sourceVolume": "dags-ml", "containerPath": "/opt/airflow/dags/ml", "readOnly": True}
     ]

@@ -5,7 +5,8 @@
 allowed). It is called by ``__main__.py`` before any resource exists and by the CLI's ``validate``.
 
 One module per concern: ``network``, ``metastore``, ``workloads`` (broker, image, components, teams),
-``operations`` (logs, buckets, alerting, ingress, schedule, dr, deployment), ``stack`` (the whole and its tags),
+``operations`` (logs, buckets, alerting, ingress, schedule, dr, deployment), ``monitoring`` (alarm thresholds,
+Airflow's metrics), ``stack`` (the whole and its tags),
 ``aws`` (AWS's lists and rules), ``limits`` (derived names, team count) and ``loading``.
 """
 
@@ -21,6 +22,7 @@ from components.config.loading import (
     load_stack_config,
 )
 from components.config.metastore import Metastore
+from components.config.monitoring import AGENT_IMAGE, Monitoring
 from components.config.network import INTERFACE_ENDPOINTS, NAT_FREE_ENDPOINTS, Cidr, Network
 from components.config.operations import (
     OFFLINE_SECRET_PREFIX,
@@ -45,6 +47,7 @@ from components.config.workloads import (
 )
 
 __all__ = [
+    "AGENT_IMAGE",
     "INTERFACE_ENDPOINTS",
     "MAX_TEAMS",
     "NAMESPACE",
@@ -76,6 +79,7 @@ __all__ = [
     "Ingress",
     "Logs",
     "Metastore",
+    "Monitoring",
     "Name",
     "Network",
     "Problem",

@@ -271,12 +271,34 @@ def _other_region(value: str | None, info: ValidationInfo) -> str | None:
     return value
 
 
+QUALIFIED_STACK = re.compile(r"(?P<org>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<project>[A-Za-z0-9_.-]+)/(?P<stack>[^/]+)")
+"""``<organization>/<project>/<stack>``, as a Pulumi stack reference names another project's or org's stack."""
+FILE_SYSTEM_ID = re.compile(r"fs-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+AUTOMATED_BACKUP_ARN = re.compile(
+    r"arn:(?P<partition>[a-z-]+):rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):auto-backup:ab-[a-z0-9]+"
+)
+
+
 class DisasterRecovery(_Model):
     role: Literal["none", "primary", "standby"] = "none"
     replica_region: Str | None = None
+    """A primary's DR region: its backups, secrets, image, DAG file system and buckets are copied there."""
+    standby_stack: Str | None = None
+    """A primary's standby stack (same account): its logs and data buckets receive this stack's objects. Unset, S3
+    is not replicated (the standby's buckets must exist, versioned, before the rules can name them)."""
+    standby_file_system_id: Str | None = None
+    """A primary's standby DAG file system (``pulumi stack output dagFileSystemId -s <standby>``), which EFS
+    replicates this stack's DAG file system into. Unset, the DAG file system is not replicated."""
+    replication_time_control: Bool = False
+    """S3 Replication Time Control on a primary's rules: 99.99% of objects copied within 15 minutes (paid)."""
     primary_stack: Str | None = None
+    """A standby's primary: a stack of this project and organization (``prod``) or ``<org>/<project>/<stack>``."""
     primary_region: Str | None = None
     active: Bool = False
+    """A standby takes over: its database is restored from the primary's replicated backups, its services start."""
+    backup_replica_arn: Str | None = None
+    """Break-glass for an active standby: restore from these replicated automated backups (an ARN of this stack's
+    region) instead of the ARN the primary stack exports."""
 
     @field_validator("replica_region", "primary_region")
     @classmethod
@@ -286,10 +308,51 @@ class DisasterRecovery(_Model):
     @field_validator("primary_stack")
     @classmethod
     def _a_stack(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        qualified = QUALIFIED_STACK.fullmatch(value)
+        name = qualified["stack"] if qualified else value
+        if not STACK_NAME_PATTERN.fullmatch(name):
+            raise ValueError(
+                "not a stack name (lowercase letters, digits and single hyphens), or <organization>/<project>/<stack>"
+            )
+        if name == context_value(info, "stack") and not qualified:
+            raise ValueError("a standby takes over from another stack, not from itself")
+        return value
+
+    @field_validator("standby_stack")
+    @classmethod
+    def _standby_name(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not STACK_NAME_PATTERN.fullmatch(value):
             raise ValueError("not a stack name (lowercase letters, digits and single hyphens)")
         if value is not None and value == context_value(info, "stack"):
-            raise ValueError("a standby takes over from another stack, not from itself")
+            raise ValueError("a primary replicates into another stack's buckets, not into its own")
+        return value
+
+    @field_validator("standby_file_system_id")
+    @classmethod
+    def _file_system(cls, value: str | None) -> str | None:
+        if value is not None and not FILE_SYSTEM_ID.fullmatch(value):
+            raise ValueError("not an EFS file system id like fs-0123456789abcdef0 (the standby's dagFileSystemId)")
+        return value
+
+    @field_validator("backup_replica_arn")
+    @classmethod
+    def _replicated_backups(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        match = AUTOMATED_BACKUP_ARN.fullmatch(value)
+        if not match:
+            raise ValueError(
+                "not the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...); "
+                "`aws rds describe-db-instance-automated-backups --region <this region>` lists them"
+            )
+        region = context_value(info, "region")
+        if isinstance(region, str) and match["region"] != region:
+            raise ValueError(
+                f"these backups are in {match['region']}; a standby restores from the copies in its own region "
+                f"({region})"
+            )
         return value
 
     @model_validator(mode="after")
@@ -300,7 +363,28 @@ class DisasterRecovery(_Model):
             raise ValueError("a standby names the primaryStack and primaryRegion it takes over from")
         if self.role != "standby" and self.active:
             raise ValueError("only a standby can be activated")
+        primary_only = [
+            key
+            for key, value in (
+                ("standbyStack", self.standby_stack),
+                ("standbyFileSystemId", self.standby_file_system_id),
+                ("replicationTimeControl", self.replication_time_control or None),
+            )
+            if value is not None
+        ]
+        if self.role != "primary" and primary_only:
+            raise ValueError(f"{', '.join(primary_only)}: only a primary replicates (role is {self.role})")
+        if self.role != "standby" and self.backup_replica_arn:
+            raise ValueError("backupReplicaArn: only a standby restores from replicated backups")
         return self
+
+    @property
+    def primary_stack_name(self) -> str | None:
+        """The primary's stack name (the last part of a qualified reference)."""
+        if self.primary_stack is None:
+            return None
+        qualified = QUALIFIED_STACK.fullmatch(self.primary_stack)
+        return qualified["stack"] if qualified else self.primary_stack
 
 
 class Deployment(_Model):

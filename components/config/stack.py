@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from components.config._base import PROTECTED_ENVIRONMENTS, Environment, Str, _Model, context_value
-from components.config.aws import MAX_TAGS, REGION_PARTITION, region_problem, tag_text_problem
+from components.config.aws import MAX_TAGS, REGION_PARTITION, ecr_region, region_problem, tag_text_problem
 from components.config.metastore import Metastore
+from components.config.monitoring import Monitoring
 from components.config.network import Network, duplicates
 from components.config.operations import Alerting, Buckets, Deployment, DisasterRecovery, Ingress, Logs, Schedule
 from components.config.workloads import Broker, Components, Image, Team, WorkerSize
@@ -68,6 +69,7 @@ class StackConfig(_Model):
     logs: Logs = Logs()
     buckets: Buckets = Buckets()
     alerting: Alerting = Alerting()
+    monitoring: Monitoring = Monitoring()
     ingress: Ingress
     schedule: Schedule = Schedule()
     dr: DisasterRecovery = DisasterRecovery()
@@ -120,6 +122,32 @@ class StackConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return teams
+
+    @field_validator("monitoring")
+    @classmethod
+    def _agent_reachable(cls, value: Monitoring, info: ValidationInfo) -> Monitoring:
+        network = info.data.get("network")
+        if value.airflow_metrics and isinstance(network, Network) and network.nat_strategy == "none":
+            raise ValueError(
+                "airflowMetrics: with natStrategy none the tasks reach neither public.ecr.aws (the agent's image) "
+                "nor CloudWatch's API; set airflowMetrics false, or use a NAT gateway"
+            )
+        return value
+
+    @field_validator("dr")
+    @classmethod
+    def _standby_image_in_its_region(cls, value: DisasterRecovery, info: ValidationInfo) -> DisasterRecovery:
+        image, region = info.data.get("image"), context_value(info, "region")
+        if value.role != "standby" or not isinstance(image, Image):
+            return value
+        registry = ecr_region(image.repository)
+        if registry is not None and registry != region:
+            raise ValueError(
+                f"a standby runs the image replicated to its own region, not the one in {registry}, which is the "
+                f"region it takes over from: set image.repository to <account>.dkr.ecr.{region}.amazonaws.com/"
+                f"{image.repository_name}"
+            )
+        return value
 
     @field_validator("tags")
     @classmethod
