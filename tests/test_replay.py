@@ -18,7 +18,7 @@ import pytest
 
 from airstack.offline import ProgramRun
 from tests.conftest import STACKS, planned
-from tests.replay import HANDLERS, NOT_REPLAYED, Problem, Replay, is_api_resource, replay_stack
+from tests.replay import HANDLERS, NOT_REPLAYED, Problem, Replay, grammars, is_api_resource, policies, replay_stack
 
 APOSTROPHES = (
     "two security group rule descriptions in components/network.py have an apostrophe ('Celery's own database', "
@@ -226,14 +226,169 @@ BROKEN = [
     ("ingress-api-server", lambda i: i.update(name="airstack-development-api-server-8080"), "lb-name", "up to 32"),
     ("compute-worker-analytics-scaling", lambda i: i.update(minCapacity=3, maxCapacity=2), "scaling",
      "above maxCapacity"),
+    # network: the default group and flow logs
+    ("network-default-group", lambda i: i.update(ingress=[{"protocol": "tcp", "fromPort": 22, "toPort": 22,
+     "cidrBlocks": ["10.0.0.0/8"]}]), "default-security-group", "keeps 1 rule(s)"),
+    ("network-flow-logs", lambda i: i.update(maxAggregationInterval=300), "flow-log", "60 or 600"),
+    ("network-flow-logs", lambda i: i.update(logDestination="arn:aws:s3:::airstack-no-such-bucket/vpc-flow-logs/"),
+     "flow-log", "bucket airstack-no-such-bucket does not exist"),
+    ("network-flow-logs", lambda i: i.update(logDestination=i["logDestination"].replace("vpc-flow-logs/", "AWSLogs/")),
+     "flow-log", "may not be AWSLogs"),
+    # delivery: the function, its permission and its asynchronous invocation
+    ("delivery-dag-sync", lambda i: i.update(runtime="python2.7"), "lambda-function", "is retired"),
+    ("delivery-dag-sync", lambda i: i.update(runtime="python3.99"), "lambda:CreateFunction", "is not one of"),
+    ("delivery-dag-sync", lambda i: i.update(handler="dag_sync.handler.main"), "lambda-handler", "defines no main"),
+    ("delivery-dag-sync", lambda i: i.update(handler="dag_sync.sync.handler"), "lambda-handler",
+     "has no module dag_sync.sync"),
+    ("delivery-dag-sync", lambda i: i["code"]["assets"].pop("dag_sync/archive.py"), "lambda-handler",
+     "imports dag_sync.archive, which is not in the package"),
+    ("delivery-dag-sync", lambda i: i.update(memorySize=20480, timeout=901), "lambda-function", "Lambda allows 1 to 900"),
+    ("delivery-dag-sync", lambda i: i["environment"]["variables"].update(AWS_REGION="eu-west-1"), "lambda-function",
+     "AWS_REGION is reserved"),
+    ("delivery-dag-sync", lambda i: i["vpcConfig"].update(subnetIds=["subnet-0123456789abcdef0"]), "lambda-vpc",
+     "subnet subnet-0123456789abcdef0 does not exist"),
+    ("delivery-dag-sync", lambda i: i["fileSystemConfig"].update(localMountPath="/efs/dags"), "lambda-function",
+     "is not /mnt/"),
+    ("delivery-dag-sync", lambda i: i["fileSystemConfig"].update(
+        arn="arn:aws:elasticfilesystem:eu-west-1:111122223333:access-point/fsap-0123456789abcdef0"),
+     "lambda-file-system", "does not exist"),
+    ("delivery-dag-sync", lambda i: i.update(loggingConfig={"logFormat": "JSON", "logGroup": "/airstack/other"}),
+     "lambda-logs", "/airstack/other is not created before the function"),
+    ("delivery-dag-sync-from-s3", lambda i: i.pop("sourceAccount"), "lambda-permission", "names no account"),
+    ("delivery-dag-sync-from-s3", lambda i: i.update(sourceArn="arn:aws:s3:::airstack-no-such-bucket"),
+     "lambda-permission", "source bucket airstack-no-such-bucket does not exist"),
+    ("delivery-dag-sync-from-s3", lambda i: i.update(action="lambda:InvokeFunctions"), "lambda-permission",
+     "lambda has no such action"),
+    ("delivery-dag-sync-retries", lambda i: i.update(maximumRetryAttempts=3), "lambda-async", "0 to 2"),
+    ("delivery-dag-sync-retries", lambda i: i["destinationConfig"]["onFailure"].update(
+        destination="arn:aws:sqs:eu-west-1:111122223333:airstack-no-such-queue"), "lambda-destination", "does not exist"),
+]  # fmt: skip
+
+BROKEN_IN_PROD = [
+    # prod alone has the image repository; dev has no web ACL
+    ("delivery-image", lambda i: i.update(imageTagMutability="IMUTABLE"), "ecr:CreateRepository", "is not one of"),
+    ("delivery-image-lifecycle", edit_json("policy", lambda p: p["rules"][1].update(rulePriority=1)), "ecr-lifecycle",
+     "rulePriority repeats: 1"),
+    ("delivery-image-lifecycle", edit_json("policy", lambda p: p["rules"][1]["selection"].pop("tagPrefixList")),
+     "ecr-lifecycle", "exactly one of tagPrefixList and tagPatternList"),
+    ("delivery-image-lifecycle", edit_json("policy", lambda p: p["rules"][1]["selection"].update(countUnit="days")),
+     "ecr-lifecycle", "imageCountMoreThan takes no countUnit"),
+    ("delivery-image-lifecycle", edit_json("policy", lambda p: p["rules"][0]["selection"].update(tagStatus="any")),
+     "ecr-lifecycle", "the highest rulePriority"),
+    ("ingress-web-acl", lambda i: i["rules"][0]["statement"]["managedRuleGroupStatement"].update(
+        name="AWSManagedRulesCommonRuleSett"), "waf", "AWS has no managed rule group 'AWSManagedRulesCommonRuleSett'"),
+    ("ingress-web-acl", lambda i: i["rules"][0]["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"][0]
+     .update(name="SizeRestrictions_BDY"), "waf", "has no rule SizeRestrictions_BDY"),
+    ("ingress-web-acl", lambda i: i["visibilityConfig"].update(metricName="airstack prod ui"), "waf",
+     "1 to 128 letters, digits, - and _"),
+    ("ingress-web-acl", lambda i: i["rules"][1]["visibilityConfig"].update(metricName="Default_Action"), "waf",
+     "is reserved by WAF"),
+    ("ingress-web-acl", lambda i: i["rules"][1].update(priority=0), "waf", "rule priority repeats: 0"),
+    ("ingress-web-acl", lambda i: i["rules"][2].update(action={"block": {}}), "waf", "takes OverrideAction"),
+    ("ingress-web-acl", lambda i: i.update(rules=[{**i["rules"][0], "name": f"crs-{n}", "priority": n}
+                                                  for n in range(8)]), "waf", "need 5600 WCU"),
+    ("ingress-web-acl-association", lambda i: i.update(
+        resourceArn="arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/api/0123456789abcdef"),
+     "waf-association", "is not an application load balancer"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "change", "rule", "fragment"), BROKEN, ids=[f"{b[0]}-{b[2]}" for b in BROKEN])
-def test_a_broken_document_is_refused(name: str, change: Callable[[dict[str, Any]], None], rule: str,
+CASES = [("dev", *b) for b in BROKEN] + [("prod", *b) for b in BROKEN_IN_PROD]
+
+
+@pytest.mark.parametrize(("stack", "name", "change", "rule", "fragment"), CASES, ids=[f"{c[1]}-{c[3]}" for c in CASES])
+def test_a_broken_document_is_refused(stack: str, name: str, change: Callable[[dict[str, Any]], None], rule: str,
                                       fragment: str) -> None:  # fmt: skip
-    found = broken("dev", name, change)
+    found = broken(stack, name, change)
     assert any(f" {rule}: " in p and fragment in p for p in found), "\n".join(found) or "nothing refused"
+
+
+def _without_statement(sid: str) -> Callable[[dict[str, Any]], None]:
+    return edit_json("policy", lambda d: d.update(Statement=[st for st in d["Statement"] if st.get("Sid") != sid]))
+
+
+def _dag_sync_reads_only(policy: dict[str, Any]) -> None:
+    for st in policy["Statement"]:
+        if "elasticfilesystem:ClientWrite" in st["Action"]:
+            st["Action"] = ["elasticfilesystem:ClientMount"]
+
+
+BROKEN_TOGETHER = [
+    # (resource, change, what else is replayed, the rule that refuses it, a fragment of its message)
+    ("iam-dag-sync", edit_json("assumeRolePolicy", first_statement(lambda s: s.update(
+        Principal={"Service": "ecs-tasks.amazonaws.com"}))), ["delivery-dag-sync"], "lambda-role",
+     "does not let lambda.amazonaws.com assume it"),
+    ("iam-dag-sync-vpc", lambda i: i.update(policyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+     ["delivery-dag-sync"], "lambda-role", "may not ec2:CreateNetworkInterface on *"),
+    ("iam-dag-sync-policy", edit_json("policy", lambda d: d["Statement"].pop(1)), ["delivery-dag-sync-retries"],
+     "lambda-destination", "may not sqs:SendMessage"),
+    ("dags-policy", edit_json("policy", _dag_sync_reads_only), ["delivery-dag-sync"], "lambda-file-system",
+     "may not elasticfilesystem:ClientWrite"),
+    ("delivery-dag-sync-from-s3", lambda i: i.update(principal="events.amazonaws.com"), ["delivery-dag-releases"],
+     "s3-notification", "does not let s3.amazonaws.com invoke it"),
+    ("buckets-logs-tls-only", _without_statement("FlowLogsWrite"), ["network-flow-logs"], "flow-log-bucket",
+     "does not let delivery.logs.amazonaws.com s3:PutObject"),
+    ("buckets-logs-tls-only", _without_statement("FlowLogsCheckAcl"), ["network-flow-logs"], "flow-log-bucket",
+     "s3:GetBucketAcl"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "change", "also", "rule", "fragment"), BROKEN_TOGETHER,
+                         ids=[f"{b[0]}-{b[3]}" for b in BROKEN_TOGETHER])  # fmt: skip
+def test_what_another_resource_needs_is_refused(name: str, change: Callable[[dict[str, Any]], None], also: list[str],
+                                                rule: str, fragment: str) -> None:  # fmt: skip
+    """A role, a policy or a permission the dependent resource cannot work with: refused where it is used."""
+    found = broken("dev", name, change, *also)
+    assert any(f" {rule}: " in p and fragment in p for p in found), "\n".join(found) or "nothing refused"
+
+
+LIFECYCLE_SELECTIONS = [
+    # (one rule's selection, a fragment of the refusal): ECR's grammar beyond the example the stack sends
+    ({"tagStatus": "untagged", "tagPrefixList": ["prod-"], "countType": "imageCountMoreThan", "countNumber": 5},
+     "tagPrefixList is only for tagStatus tagged"),
+    ({"tagStatus": "tagged", "tagPrefixList": ["prod-"], "tagPatternList": ["prod-*"],
+      "countType": "imageCountMoreThan", "countNumber": 5}, "exactly one of tagPrefixList and tagPatternList"),
+    ({"tagStatus": "tagged", "tagPatternList": ["*a*b*c*d*"], "countType": "imageCountMoreThan", "countNumber": 5},
+     "at most four wildcards"),
+    ({"tagStatus": "any", "countType": "sinceImagePushed", "countNumber": 7}, "counts in countUnit 'days'"),
+    ({"tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days", "countNumber": 7},
+     "is not imageCountMoreThan or sinceImagePushed"),
+    ({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 0}, "is a positive integer"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("selection", "fragment"), LIFECYCLE_SELECTIONS)
+def test_an_ecr_lifecycle_rule_outside_the_grammar_is_refused(selection: dict[str, Any], fragment: str) -> None:
+    accepted = {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5}
+    policy = {"rules": [{"rulePriority": 1, "selection": accepted, "action": {"type": "expire"}}]}
+    assert grammars.lifecycle_policy_problems(json.dumps(policy)) == []
+    policy["rules"][0]["selection"] = selection
+    found = grammars.lifecycle_policy_problems(json.dumps(policy))
+    assert any(fragment in p for p in found), found
+
+
+CONDITIONS = [
+    # (a condition block, whether it holds for a request from account 111122223333 with no organization)
+    ({"StringEquals": {"aws:SourceAccount": "111122223333"}}, True),
+    ({"StringNotEquals": {"aws:SourceAccount": "111122223333"}}, False),
+    ({"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, False),
+    ({"StringNotEquals": {"aws:PrincipalOrgID": "o-1"}}, True),
+    ({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-1"}}, True),
+    ({"Null": {"aws:PrincipalOrgID": "true"}}, True),
+    ({"ArnLike": {"AWS:SourceArn": "arn:aws:logs:eu-west-1:111122223333:*"}}, True),
+    ({"ArnLike": {"aws:SourceArn": "arn:aws:logs:eu-west-1:444455556666:*"}}, False),
+    ({"Bool": {"aws:SecureTransport": "false"}}, False),
+    ({"NumericLessThan": {"s3:max-keys": "10"}}, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("condition", "holds"), CONDITIONS, ids=[json.dumps(c[0]) for c in CONDITIONS])
+def test_resource_policy_conditions_are_evaluated_as_iam_does(condition: dict[str, Any], holds: bool) -> None:
+    """Missing keys fail a positive operator and satisfy a negated one; keys are case-insensitive; an operator
+    the replay does not evaluate never grants."""
+    context = {"aws:SourceAccount": "111122223333", "aws:SourceArn": "arn:aws:logs:eu-west-1:111122223333:x",
+               "aws:SecureTransport": "true"}  # fmt: skip
+    assert policies.conditions_hold(condition, context) is holds
 
 
 def test_a_container_secret_the_execution_role_may_not_read_is_refused() -> None:

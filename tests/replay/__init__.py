@@ -9,8 +9,9 @@ document is sent, so a policy is checked against the real file system, access po
 Three layers judge each call: botocore's parameter validation (names, types, required members), moto's service
 (existence, its own validation), and ``rules`` (the model's limits botocore leaves out, and AWS rules moto does not
 enforce). Everything ends up as a ``Problem``; a call moto does not implement is recorded as such, never skipped.
-The type -> calls mapping lives in one module per concern (``network``, ``identity``, ``storage``, ``messaging``,
-``ecs``, ``scaling``, ``rds``); ``shapes`` has what they share, ``policies`` the IAM policy language.
+The type -> calls mapping lives in one module per concern (``network``, ``edge``, ``identity``, ``storage``,
+``messaging``, ``ecs``, ``scaling``, ``rds``, ``delivery``); ``shapes`` has what they share, ``policies`` the IAM
+policy language, ``grammars`` the documents and settings AWS checks beyond the model, ``archives`` a function's code.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from moto.iam import models as iam_models
 
 from airstack.mocks import ACCOUNT_ID
 from airstack.offline import ProgramRun, Resource
-from tests.replay import rules
+from tests.replay import motofixes, rules
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def replay_stack(run: ProgramRun, only: Iterable[str] | None = None, across: boo
         # stack attaches are needed, and one that AWS does not have stays missing, so attaching it fails as in AWS.
         mock.patch.object(iam_models, "aws_managed_policies_data", _managed_policies(frozenset(attached))),
         mock_aws(config={"iam": {"load_aws_managed_policies": bool(attached)}}),
+        motofixes.aws_behaviour(),
     ):
         return replay.replay(order)
 
@@ -202,6 +204,7 @@ class Replay:
                 self.problem(resource, "coverage", f"inputs not mapped onto an API call: {', '.join(unused)}")
         if self.only is None if self.across is None else self.across:
             ecs.after_all(self)
+            delivery.after_all(self)
             rds.unused_groups(self)
         return self
 
@@ -351,4 +354,4 @@ class Replay:
 
 
 # The handlers register themselves; they import the names above.
-from tests.replay import ecs, identity, messaging, network, rds, scaling, storage  # noqa: E402, F401
+from tests.replay import delivery, ecs, edge, identity, messaging, network, rds, scaling, storage  # noqa: E402, F401

@@ -9,7 +9,7 @@ from typing import Any
 
 from airstack.mocks import ACCOUNT_ID
 from airstack.offline import Resource
-from tests.replay import Failed, Inputs, Replay, handles, policies, rules
+from tests.replay import Failed, Inputs, Replay, handles, identity, policies, rules
 from tests.replay.shapes import kv, physical_name, prune
 
 # ------------------------------------------------------------------------------------------------- ECS
@@ -176,21 +176,9 @@ def _task_mounts(rp: Replay) -> None:
                 rp.expect(r, "efs-mount-target", not missing, f"no mount target of {fs} in {', '.join(missing)}")
 
 
-def _execution_policies(rp: Replay, role: str) -> list[str]:
-    """The documents of a role's inline policies and of the managed policies attached to it, as moto holds them."""
-    documents = list(rp.facts.get("role_policies", {}).get(role, []))
-    for arn in rp.facts.get("managed_policies", {}).get(role, []):
-        policy = rp.look("iam", "get_policy", rp.run.region, PolicyArn=arn)
-        if policy is not None:
-            version = policy["Policy"]["DefaultVersionId"]
-            found = rp.look("iam", "get_policy_version", rp.run.region, PolicyArn=arn, VersionId=version)
-            documents += [json.dumps(found["PolicyVersion"]["Document"])] if found else []
-    return documents
-
-
 def _task_permissions(rp: Replay, r: Resource, task: str, params: dict[str, Any]) -> None:
     role = str(params.get("executionRoleArn", "")).rsplit("/", 1)[-1]
-    documents = _execution_policies(rp, role)
+    documents = identity.role_documents(rp, role)
 
     def may(action: str, resource: str, why: str) -> None:
         rp.expect(r, "ecs-execution-role", policies.allows(documents, action, resource),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from airstack.offline import Resource
 from tests.replay import Inputs, Replay, handles, policies
 from tests.replay.shapes import kv, physical_name, prune
@@ -47,6 +49,18 @@ def role_policy(rp: Replay, r: Resource, i: Inputs) -> None:
 def role_policy_attachment(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.call(r, "iam", "attach_role_policy", RoleName=i["role"], PolicyArn=i["policyArn"])
     rp.facts.setdefault("managed_policies", {}).setdefault(i["role"], []).append(i["policyArn"])
+
+
+def role_documents(rp: Replay, role: str) -> list[str]:
+    """The documents of a role's inline policies and of the managed policies attached to it, as moto holds them."""
+    documents = list(rp.facts.get("role_policies", {}).get(role, []))
+    for arn in rp.facts.get("managed_policies", {}).get(role, []):
+        policy = rp.look("iam", "get_policy", rp.run.region, PolicyArn=arn)
+        if policy is not None:
+            version = policy["Policy"]["DefaultVersionId"]
+            found = rp.look("iam", "get_policy_version", rp.run.region, PolicyArn=arn, VersionId=version)
+            documents += [json.dumps(found["PolicyVersion"]["Document"])] if found else []
+    return documents
 
 
 def principals_exist(rp: Replay, r: Resource, document: str) -> None:

@@ -1,16 +1,16 @@
-"""The replay's calls for the network and the edge: VPC (awsx), security groups and rules, endpoints, load
-balancer, target group, listener, certificates, DNS records and the service discovery namespace."""
+"""The replay's calls for the network: VPC (awsx), security groups and rules (the VPC's default group too),
+endpoints, flow logs, and the service discovery namespace."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from typing import Any
 
+from airstack.mocks import ACCOUNT_ID
 from airstack.offline import Resource
 from tests.replay import Failed, Inputs, Replay, handles, policies, rules
-from tests.replay.shapes import ec2_tags, kv, physical_name, prune, text
+from tests.replay.shapes import ec2_tags, hash_of, kv, physical_name, prune
 
 # --------------------------------------------------------------------------------------------- network
 
@@ -91,6 +91,11 @@ def security_group(rp: Replay, r: Resource, i: Inputs) -> None:
     # The provider removes EC2's default allow-all egress rule, then adds the rules it was given.
     rp.call(r, "ec2", "revoke_security_group_egress", GroupId=group,
             IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])  # fmt: skip
+    _authorize(rp, r, i, group)
+
+
+def _authorize(rp: Replay, r: Resource, i: Inputs, group: str) -> None:
+    """A group's inline ingress and egress rules, one AuthorizeSecurityGroup* call each."""
     for direction in ("ingress", "egress"):
         for rule in i.get(direction) or []:
             rp.check(r, "ec2-description", rules.ec2_description_problems(rule.get("description"), "rule"))
@@ -103,6 +108,32 @@ def security_group(rp: Replay, r: Resource, i: Inputs) -> None:
                 or None, "UserIdGroupPairs": sources or None,
             })  # fmt: skip
             rp.call(r, "ec2", f"authorize_security_group_{direction}", GroupId=group, IpPermissions=[permission])
+
+
+@handles("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+def default_security_group(rp: Replay, r: Resource, i: Inputs) -> None:
+    """The provider adopts the VPC's default group: finds it, tags it, revokes every rule it has, then adds those
+    it was given (none, so that nothing launched without a group can talk: FSBP EC2.2)."""
+    vpc = i.get("vpcId")
+    where = {"Name": "vpc-id", "Values": [vpc]} if vpc else {"Name": "description", "Values": ["default group"]}
+    found = rp.call(r, "ec2", "describe_security_groups",
+                    Filters=[{"Name": "group-name", "Values": ["default"]}, where])["SecurityGroups"]  # fmt: skip
+    if len(found) != 1:
+        rp.problem(r, "default-security-group", f"{len(found)} default security groups in {vpc or 'the default VPC'}")
+        raise Failed
+    group = found[0]["GroupId"]
+    rp.bind(r.id, group)
+    rp.facts.setdefault("sg_vpc", {})[group] = vpc
+    if i.get("tags"):
+        rp.call(r, "ec2", "create_tags", Resources=[group], Tags=kv(i["tags"]))
+    for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
+        if found[0].get(key):
+            rp.call(r, "ec2", f"revoke_security_group_{direction}", GroupId=group, IpPermissions=found[0][key])
+    _authorize(rp, r, i, group)
+    after = rp.call(r, "ec2", "describe_security_groups", GroupIds=[group])["SecurityGroups"][0]
+    kept = len(after.get("IpPermissions", [])) + len(after.get("IpPermissionsEgress", []))
+    rp.expect(r, "default-security-group", kept == 0,
+              f"the default security group keeps {kept} rule(s): whatever is launched without a group uses them")  # fmt: skip
 
 
 @handles("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -150,220 +181,78 @@ def vpc_endpoint(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.bind(r.id, answer["VpcEndpoint"]["VpcEndpointId"])
 
 
-# ------------------------------------------------------------------------------------------ load balancing
+# ---------------------------------------------------------------------------------------------- flow logs
 
-_LB_ATTRIBUTES = {
-    "idleTimeout": "idle_timeout.timeout_seconds", "dropInvalidHeaderFields": "routing.http.drop_invalid_header_fields.enabled",
-    "enableDeletionProtection": "deletion_protection.enabled", "enableHttp2": "routing.http2.enabled",
-    "enableCrossZoneLoadBalancing": "load_balancing.cross_zone.enabled", "desyncMitigationMode":
-    "routing.http.desync_mitigation_mode", "preserveHostHeader": "routing.http.preserve_host_header.enabled",
-    "xffHeaderProcessingMode": "routing.http.xff_header_processing.mode", "enableWafFailOpen": "waf.fail_open.enabled",
-    "clientKeepAlive": "client_keep_alive.seconds",
+_FLOW_LOG_TARGETS = {
+    "vpcId": "VPC", "subnetId": "Subnet", "eniId": "NetworkInterface", "transitGatewayId": "TransitGateway",
+    "transitGatewayAttachmentId": "TransitGatewayAttachment", "regionalNatGatewayId": "RegionalNatGateway",
 }  # fmt: skip
 
 
-def _attributes(i: Inputs, table: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": api, "Value": str(i[key]).lower()} for key, api in table.items() if i.get(key) is not None]
-
-
-@handles("aws:lb/loadBalancer:LoadBalancer")
-def load_balancer(rp: Replay, r: Resource, i: Inputs) -> None:
-    name = physical_name(r, i)
-    subnets = i.get("subnets") or []
-    zones = {rp.facts.get("subnet_az", {}).get(s) for s in subnets}
-    kind = i.get("loadBalancerType") or "application"
-    rp.expect(r, "lb", kind != "application" or len(zones) >= 2, f"an ALB needs subnets in two AZs, not {zones}")
-    _check_lb_name(rp, r, name)
-    answer = rp.call(r, "elbv2", "create_load_balancer", Name=name, Subnets=subnets or None,
-                     SecurityGroups=i.get("securityGroups"), Type=kind, IpAddressType=i.get("ipAddressType"),
-                     Scheme="internal" if i.get("internal") else "internet-facing", Tags=kv(i.get("tags")))  # fmt: skip
-    balancer = answer["LoadBalancers"][0]
-    rp.bind(r.id, balancer["LoadBalancerArn"])
-    rp.bind(r.outputs.get("arn"), balancer["LoadBalancerArn"])
-    rp.bind(r.outputs.get("dnsName"), balancer["DNSName"])
-    rp.bind(r.outputs.get("zoneId"), balancer["CanonicalHostedZoneId"])
-    attributes = _attributes(i, _LB_ATTRIBUTES)
-    logs = i.get("accessLogs")
-    if logs:
-        attributes += [{"Key": "access_logs.s3.enabled", "Value": str(logs.get("enabled", True)).lower()},
-                       {"Key": "access_logs.s3.bucket", "Value": logs["bucket"]}] + (
-                      [{"Key": "access_logs.s3.prefix", "Value": logs["prefix"]}] if logs.get("prefix") else [])  # fmt: skip
-    if attributes:
-        rp.call(r, "elbv2", "modify_load_balancer_attributes", LoadBalancerArn=balancer["LoadBalancerArn"],
-                Attributes=attributes)  # fmt: skip
-    rp.facts.setdefault("lb_zone", {})[balancer["DNSName"]] = balancer["CanonicalHostedZoneId"]
-
-
-def _check_lb_name(rp: Replay, r: Resource, name: str) -> None:
-    ok = re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", name) is not None and not name.startswith(
-        "internal-"
-    )
-    rp.expect(r, "lb-name", ok, f"name {name!r}: up to 32 letters, digits and hyphens, no hyphen at either end")
-
-
-@handles("aws:lb/targetGroup:TargetGroup")
-def target_group(rp: Replay, r: Resource, i: Inputs) -> None:
-    _check_lb_name(rp, r, physical_name(r, i))
-    check = i.get("healthCheck") or {}
-    if "timeout" in check and "interval" in check:
-        rp.expect(r, "lb", check["timeout"] < check["interval"], "the health check timeout is not below its interval")
-    answer = rp.call(
-        r, "elbv2", "create_target_group", Name=physical_name(r, i), Protocol=i.get("protocol"), Port=i.get("port"),
-        VpcId=i.get("vpcId"), TargetType=i.get("targetType"), ProtocolVersion=i.get("protocolVersion"),
-        IpAddressType=i.get("ipAddressType"), HealthCheckEnabled=check.get("enabled"),
-        HealthCheckPath=check.get("path"), HealthCheckPort=text(check.get("port")),
-        HealthCheckProtocol=check.get("protocol"), HealthCheckIntervalSeconds=check.get("interval"),
-        HealthCheckTimeoutSeconds=check.get("timeout"), HealthyThresholdCount=check.get("healthyThreshold"),
-        UnhealthyThresholdCount=check.get("unhealthyThreshold"),
-        Matcher={"HttpCode": check["matcher"]} if check.get("matcher") else None, Tags=kv(i.get("tags")),
-    )["TargetGroups"][0]  # fmt: skip
-    rp.bind(r.id, answer["TargetGroupArn"])
-    rp.bind(r.outputs.get("arn"), answer["TargetGroupArn"])
-    attributes = _attributes(i, {"deregistrationDelay": "deregistration_delay.timeout_seconds",
-                                 "slowStart": "slow_start.duration_seconds",
-                                 "loadBalancingAlgorithmType": "load_balancing.algorithm.type"})  # fmt: skip
-    if attributes:
-        rp.call(r, "elbv2", "modify_target_group_attributes", TargetGroupArn=answer["TargetGroupArn"],
-                Attributes=attributes)  # fmt: skip
-
-
-def _action(action: dict[str, Any]) -> dict[str, Any]:
-    redirect, fixed, forward = action.get("redirect"), action.get("fixedResponse"), action.get("forward")
-    return prune({
-        "Type": action["type"], "Order": action.get("order"), "TargetGroupArn": action.get("targetGroupArn"),
-        "RedirectConfig": {"Protocol": redirect.get("protocol"), "Port": text(redirect.get("port")),
-                           "Host": redirect.get("host"), "Path": redirect.get("path"), "Query": redirect.get("query"),
-                           "StatusCode": redirect["statusCode"]} if redirect else None,
-        "FixedResponseConfig": {"ContentType": fixed.get("contentType"), "MessageBody": fixed.get("messageBody"),
-                                "StatusCode": text(fixed.get("statusCode"))} if fixed else None,
-        "ForwardConfig": {"TargetGroups": [prune({"TargetGroupArn": g["arn"], "Weight": g.get("weight")})
-                                           for g in forward.get("targetGroups", [])]} if forward else None,
-    })  # fmt: skip
-
-
-@handles("aws:lb/listener:Listener")
-def listener(rp: Replay, r: Resource, i: Inputs) -> None:
-    region = rp.region_of(r)
-    certificate = i.get("certificateArn")
-    if certificate:
-        certificate = prerequisite_certificate(rp, r, certificate)
-        where = certificate.split(":")[3] if certificate.count(":") >= 5 else None
-        rp.expect(r, "certificate", where == region,
-                  f"certificate {certificate} is in {where}; a load balancer in {region} needs one of its region")  # fmt: skip
-    policy = i.get("sslPolicy")
-    if policy:
-        known = rp.look("elbv2", "describe_ssl_policies", region, Names=[policy])
-        rp.expect(r, "lb", known is not None, f"SSL policy {policy} does not exist")
-    actions = [_action(a) for a in i["defaultActions"]]
-    answer = rp.call(r, "elbv2", "create_listener", LoadBalancerArn=i["loadBalancerArn"], Protocol=i.get("protocol"),
-                     Port=i.get("port"), SslPolicy=policy, AlpnPolicy=[i["alpnPolicy"]] if i.get("alpnPolicy") else None,
-                     Certificates=[{"CertificateArn": certificate}] if certificate else None, DefaultActions=actions,
-                     Tags=kv(i.get("tags")))["Listeners"][0]  # fmt: skip
-    rp.bind(r.id, answer["ListenerArn"])
-    rp.bind(r.outputs.get("arn"), answer["ListenerArn"])
-    groups = rp.facts.setdefault("listened_target_groups", set())
-    for action in actions:
-        groups.add(action.get("TargetGroupArn"))
-        groups.update(g["TargetGroupArn"] for g in (action.get("ForwardConfig") or {}).get("TargetGroups", []))
-
-
-# ------------------------------------------------------------------------------- certificates and DNS
-
-
-def prerequisite_certificate(rp: Replay, r: Resource, arn: str) -> str:
-    """A certificate the stack names but does not create (``ingress.certificateArn``, a prerequisite): requested
-    in moto, in the region its ARN names, for the stack's domain."""
-    if rp.exists(arn):
-        return arn
-    problems = policies.arn_problems(arn, "certificateArn")
-    rp.check(r, "certificate", problems)
-    if problems or arn.split(":")[2] != "acm":
-        rp.problem(r, "certificate", f"{arn} is not an ACM certificate ARN")
+@handles("aws:ec2/flowLog:FlowLog")
+def flow_log(rp: Replay, r: Resource, i: Inputs) -> None:
+    given = [k for k in _FLOW_LOG_TARGETS if i.get(k)]
+    if len(given) != 1:
+        rp.problem(r, "flow-log", f"exactly one of {', '.join(_FLOW_LOG_TARGETS)} is flow-logged, not {given}")
         raise Failed
-    domain = _ingress(rp).get("domain") or "example.com"
-    real = rp.call(r, "acm", "request_certificate", region=arn.split(":")[3], DomainName=domain,
-                   ValidationMethod="DNS")["CertificateArn"]  # fmt: skip
-    rp.bind(arn, real)
-    return real
+    kind = _FLOW_LOG_TARGETS[given[0]]
+    destination_type = i.get("logDestinationType") or "cloud-watch-logs"
+    destination = str(i.get("logDestination") or "").removesuffix(":*") or None
+    interval = i.get("maxAggregationInterval") or 600
+    rp.expect(r, "flow-log", interval in ((60,) if kind.startswith("TransitGateway") else (60, 600)),
+              f"maxAggregationInterval {interval}: 60 or 600 seconds (a transit gateway: 60)")  # fmt: skip
+    if destination_type == "s3":
+        _flow_log_bucket(rp, r, destination or "")
+    options = i.get("destinationOptions")
+    answer = rp.call(
+        r, "ec2", "create_flow_logs", ClientToken=hash_of(r.urn, 32), ResourceIds=[i[given[0]]], ResourceType=kind,
+        LogDestinationType=destination_type, LogDestination=destination,
+        TrafficType=None if kind.startswith("TransitGateway") else i.get("trafficType"),
+        DeliverLogsPermissionArn=i.get("iamRoleArn"), DeliverCrossAccountRole=i.get("deliverCrossAccountRole"),
+        LogFormat=i.get("logFormat"), MaxAggregationInterval=interval,
+        DestinationOptions=prune({"FileFormat": options.get("fileFormat"),
+                                  "HiveCompatiblePartitions": options.get("hiveCompatiblePartitions"),
+                                  "PerHourPartition": options.get("perHourPartition")}) if options else None,
+        TagSpecifications=ec2_tags("vpc-flow-log", i.get("tags")),
+    )  # fmt: skip
+    for failure in answer.get("Unsuccessful", []):
+        rp.problem(r, "ec2:CreateFlowLogs", str(failure.get("Error", failure)))
+    if answer.get("Unsuccessful") or not answer.get("FlowLogIds"):
+        raise Failed
+    rp.bind(r.id, answer["FlowLogIds"][0])
+    rp.call(r, "ec2", "describe_flow_logs", FlowLogIds=answer["FlowLogIds"])
 
 
-def _ingress(rp: Replay) -> dict[str, Any]:
-    """The stack's ingress settings (domain), which name the prerequisites: the certificate and the hosted zone."""
-    return json.loads(rp.run.config.get("airstack:ingress") or "{}")
-
-
-@handles("aws:acm/certificate:Certificate")
-def certificate(rp: Replay, r: Resource, i: Inputs) -> None:
-    options = i.get("options")
-    answer = rp.call(r, "acm", "request_certificate", DomainName=i["domainName"], ValidationMethod=i.get("validationMethod"),
-                     SubjectAlternativeNames=i.get("subjectAlternativeNames"), KeyAlgorithm=i.get("keyAlgorithm"),
-                     CertificateAuthorityArn=i.get("certificateAuthorityArn"), Tags=kv(i.get("tags")),
-                     Options={"CertificateTransparencyLoggingPreference": options["certificateTransparencyLoggingPreference"]}
-                     if options else None)  # fmt: skip
-    arn = answer["CertificateArn"]
-    rp.bind(r.id, arn)
-    rp.bind(r.outputs.get("arn"), arn)
-    described = rp.call(r, "acm", "describe_certificate", CertificateArn=arn)["Certificate"]
-    real = {o["DomainName"]: o.get("ResourceRecord", {}) for o in described.get("DomainValidationOptions", [])}
-    for option in r.outputs.get("domainValidationOptions") or []:
-        record = real.get(option.get("domainName"), {})
-        rp.bind(str(option.get("resourceRecordName", "")).rstrip("."), str(record.get("Name", "")).rstrip("."))
-        rp.bind(option.get("resourceRecordValue"), record.get("Value"))
-
-
-@handles("aws:acm/certificateValidation:CertificateValidation")
-def certificate_validation(rp: Replay, r: Resource, i: Inputs) -> None:
-    # The provider waits on DescribeCertificate and refuses FQDNs that miss a validation record.
-    described = rp.call(r, "acm", "describe_certificate", CertificateArn=i["certificateArn"])["Certificate"]
-    names = {o["ResourceRecord"]["Name"].rstrip(".") for o in described.get("DomainValidationOptions", [])
-             if "ResourceRecord" in o}  # fmt: skip
-    given = {f.rstrip(".") for f in i.get("validationRecordFqdns") or []}
-    if given:
-        rp.expect(
-            r, "certificate-validation", names <= given, f"missing DNS validation records: {sorted(names - given)}"
+def _flow_log_bucket(rp: Replay, r: Resource, destination: str) -> None:
+    """Flow logs to S3: the bucket exists and its policy, in place now, lets the log delivery service write under
+    the prefix and read the bucket's ACL (otherwise AWS writes its own policy, which the stack's then replaces)."""
+    found = re.fullmatch(r"arn:(aws[a-z-]*):s3:::([^/]+)(?:/(.*))?", destination)
+    if found is None:
+        rp.problem(
+            r, "flow-log", f"log destination {destination!r} is not an S3 bucket ARN (arn:aws:s3:::bucket/prefix)"
         )
-    records = rp.facts.get("records", set())
+        raise Failed
+    partition, bucket, prefix = found[1], found[2], found[3] or ""
     rp.expect(
-        r, "certificate-validation", names <= records, f"validation records not created: {sorted(names - records)}"
+        r, "flow-log", prefix.split("/")[0] != "AWSLogs", f"the prefix {prefix!r} may not be AWSLogs: AWS adds it"
     )
+    region = rp.region_of(r)
+    if rp.look("s3", "head_bucket", region, Bucket=bucket) is None:
+        rp.problem(r, "flow-log", f"bucket {bucket} does not exist")
+        return
+    policy = (rp.look("s3", "get_bucket_policy", region, Bucket=bucket) or {}).get("Policy")
+    context = {"aws:SourceAccount": ACCOUNT_ID, "aws:SourceArn": f"arn:{partition}:logs:{region}:{ACCOUNT_ID}:*",
+               "s3:x-amz-acl": "bucket-owner-full-control", "aws:SecureTransport": "true"}  # fmt: skip
+    folder = f"{prefix.rstrip('/')}/" if prefix else ""
+    wanted = {"s3:PutObject": f"arn:{partition}:s3:::{bucket}/{folder}AWSLogs/{ACCOUNT_ID}/vpcflowlogs/{region}/x.log.gz",
+              "s3:GetBucketAcl": f"arn:{partition}:s3:::{bucket}"}  # fmt: skip
+    for action, resource in wanted.items():
+        ok = policy is not None and policies.grants(policy, _LOG_DELIVERY, action, resource, context)
+        rp.expect(r, "flow-log-bucket", ok,
+                  f"the policy of bucket {bucket} does not let {_LOG_DELIVERY[1]} {action} on {resource}")  # fmt: skip
 
 
-def prerequisite_zone(rp: Replay, r: Resource, zone_id: str, record: str) -> str:
-    """The hosted zone a stack names (``ingress.hostedZoneId``, a prerequisite): created in moto as the parent of
-    the stack's domain."""
-    if rp.exists(zone_id):
-        return zone_id
-    domain = _ingress(rp).get("domain") or record.rstrip(".")
-    name = domain.split(".", 1)[1] if domain.count(".") >= 2 else domain
-    answer = rp.call(r, "route53", "create_hosted_zone", Name=name, CallerReference=zone_id)
-    real = answer["HostedZone"]["Id"].rsplit("/", 1)[-1]
-    rp.bind(zone_id, real)
-    rp.facts.setdefault("zones", {})[real] = name
-    return real
-
-
-@handles("aws:route53/record:Record")
-def record(rp: Replay, r: Resource, i: Inputs) -> None:
-    zone = prerequisite_zone(rp, r, i["zoneId"], i["name"])
-    zone_name = rp.facts.get("zones", {}).get(zone, "")
-    name = str(i["name"]).rstrip(".")
-    rp.expect(r, "route53", name == zone_name or name.endswith("." + zone_name), f"{name} is not in zone {zone_name}")
-    alias = (i.get("aliases") or [None])[0]
-    if alias:
-        expected = rp.facts.get("lb_zone", {}).get(alias["name"])
-        rp.expect(r, "route53", expected in (None, alias["zoneId"]),
-                  f"alias zone {alias['zoneId']} is not the load balancer's {expected}")  # fmt: skip
-    records = i.get("records")
-    rrset = prune({
-        "Name": name, "Type": i["type"], "TTL": i.get("ttl"), "SetIdentifier": i.get("setIdentifier"),
-        "ResourceRecords": [{"Value": v} for v in records] if records else None,
-        "AliasTarget": {"HostedZoneId": alias["zoneId"], "DNSName": alias["name"],
-                        "EvaluateTargetHealth": bool(alias["evaluateTargetHealth"])} if alias else None,
-    })  # fmt: skip
-    action = "UPSERT" if i.get("allowOverwrite") else "CREATE"
-    rp.call(r, "route53", "change_resource_record_sets", HostedZoneId=zone,
-            ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": rrset}]})  # fmt: skip
-    rp.facts.setdefault("records", set()).add(name)
+_LOG_DELIVERY = ("Service", "delivery.logs.amazonaws.com")
 
 
 @handles("aws:servicediscovery/httpNamespace:HttpNamespace")

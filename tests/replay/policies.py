@@ -25,6 +25,7 @@ _EXTRA_IAM_ACTIONS: dict[str, frozenset[str]] = {
     "ssmmessages": frozenset({"createcontrolchannel", "createdatachannel", "opencontrolchannel", "opendatachannel"}),
     "ecr": frozenset({"batchcheckavailability"}),
     "iam": frozenset({"passrole"}),
+    "lambda": frozenset({"invokefunction", "invokefunctionurl"}),
 }
 # fmt: on
 
@@ -310,3 +311,83 @@ def allows(documents: Iterable[str], action: str, resource: str) -> bool:
                     return False
                 allowed = True
     return allowed
+
+
+def grants(document: str | dict[str, Any], principal: tuple[str, str], action: str, resource: str | None,
+           context: dict[str, str]) -> bool:  # fmt: skip
+    """Whether a resource or trust policy lets ``principal`` (``("Service", "delivery.logs.amazonaws.com")``) do
+    ``action`` on ``resource`` (None: a trust policy, which names none) in the request ``context``: some Allow
+    statement applies and no Deny does. Conditions are evaluated against ``context``."""
+    doc = json.loads(document) if isinstance(document, str) else document
+    allowed = False
+    for st in strings(doc.get("Statement", [])):
+        if _applies(st, principal, action, resource, context):
+            if st.get("Effect") == "Deny":
+                return False
+            allowed = allowed or st.get("Effect") == "Allow"
+    return allowed
+
+
+def _applies(st: dict[str, Any], principal: tuple[str, str], action: str, resource: str | None,
+             context: dict[str, str]) -> bool:  # fmt: skip
+    def named(block: Any) -> bool:
+        if block == "*":
+            return True
+        values = strings(block.get(principal[0], [])) if isinstance(block, dict) else []
+        return any(v in ("*", principal[1]) for v in values)
+
+    def matches(patterns: Any, value: str, *, case: bool) -> bool:
+        fold = (lambda s: s) if case else str.lower
+        return any(fnmatch.fnmatchcase(fold(value), fold(str(p))) for p in strings(patterns))
+
+    principal_ok = (
+        named(st["Principal"]) if "Principal" in st else "NotPrincipal" in st and not named(st["NotPrincipal"])
+    )
+    action_ok = (
+        matches(st["Action"], action, case=False)
+        if "Action" in st
+        else ("NotAction" in st and not matches(st["NotAction"], action, case=False))
+    )
+    if resource is None:
+        resource_ok = True
+    elif "Resource" in st:
+        resource_ok = matches(st["Resource"], resource, case=True)
+    else:
+        resource_ok = "NotResource" in st and not matches(st["NotResource"], resource, case=True)
+    return principal_ok and action_ok and resource_ok and conditions_hold(st.get("Condition") or {}, context)
+
+
+def conditions_hold(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's condition evaluation for the string, ARN, Bool and Null operators (keys case-insensitive; a missing
+    key fails a positive operator and satisfies a negated one). An operator it does not know does not hold."""
+    known = {k.lower(): v for k, v in context.items()}
+    for operator, block in condition.items():
+        base = re.sub(r"^(ForAnyValue:|ForAllValues:)", "", operator)
+        if_exists = base.endswith("IfExists")
+        base = base.removesuffix("IfExists")
+        for key, values in block.items():
+            value = known.get(key.lower())
+            expected = [str(v) for v in strings(values)]
+            if base == "Null":
+                if (value is None) != (expected[0].lower() == "true"):
+                    return False
+                continue
+            negated = "Not" in base
+            if value is None:
+                if not (if_exists or negated):
+                    return False
+                continue
+            test = _CONDITION_TESTS.get(base.replace("Not", ""))
+            if test is None or any(test(value, e) for e in expected) == negated:
+                return False
+    return True
+
+
+_CONDITION_TESTS = {
+    "StringEquals": lambda v, e: v == e,
+    "StringEqualsIgnoreCase": lambda v, e: v.lower() == e.lower(),
+    "StringLike": fnmatch.fnmatchcase,
+    "ArnEquals": fnmatch.fnmatchcase,
+    "ArnLike": fnmatch.fnmatchcase,
+    "Bool": lambda v, e: v.lower() == e.lower(),
+}

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from airstack.mocks import ACCOUNT_ID
 from airstack.offline import Resource
 from tests.replay import Inputs, Replay, handles, policies
 from tests.replay.identity import principals_exist
@@ -126,9 +127,12 @@ def bucket_lifecycle(rp: Replay, r: Resource, i: Inputs) -> None:
 def bucket_notification(rp: Replay, r: Resource, i: Inputs) -> None:
     def config(items: list[dict[str, Any]] | None, arn_key: str, api_key: str) -> list[dict[str, Any]] | None:
         return [prune({"Id": c.get("id"), api_key: c[arn_key], "Events": c["events"], "Filter": {"Key": {
-            "FilterRules": [{"Name": "prefix", "Value": c["filterPrefix"]}] if c.get("filterPrefix") else []
+            "FilterRules": ([{"Name": "prefix", "Value": c["filterPrefix"]}] if c.get("filterPrefix") else [])
             + ([{"Name": "suffix", "Value": c["filterSuffix"]}] if c.get("filterSuffix") else [])}}})
             for c in items] if items else None  # fmt: skip
+
+    for c in i.get("lambdaFunctions") or []:
+        _invocable_by_s3(rp, r, i["bucket"], c["lambdaFunctionArn"])
 
     rp.call(r, "s3", "put_bucket_notification_configuration", Bucket=i["bucket"],
             NotificationConfiguration=prune({
@@ -137,6 +141,22 @@ def bucket_notification(rp: Replay, r: Resource, i: Inputs) -> None:
                 "TopicConfigurations": config(i.get("topics"), "topicArn", "TopicArn"),
                 "EventBridgeConfiguration": {} if i.get("eventbridge") else None,
             }))  # fmt: skip
+
+
+def _invocable_by_s3(rp: Replay, r: Resource, bucket: str, function: str) -> None:
+    """S3 validates a notification's destinations when it is set ("Unable to validate the following destination
+    configurations"): the function exists and its policy lets S3 invoke it for this bucket and account."""
+    region = rp.region_of(r)
+    if rp.look("lambda", "get_function", region, FunctionName=function) is None:
+        rp.problem(r, "s3-notification", f"function {function} does not exist")
+        return
+    policy = (rp.look("lambda", "get_policy", region, FunctionName=function) or {}).get("Policy")
+    context = {"aws:SourceArn": f"arn:{policies.partition_of(region)}:s3:::{bucket}", "aws:SourceAccount": ACCOUNT_ID}
+    ok = policy is not None and policies.grants(policy, ("Service", "s3.amazonaws.com"), "lambda:InvokeFunction",
+                                                function, context)  # fmt: skip
+    rp.expect(
+        r, "s3-notification", ok, f"the policy of {function} does not let s3.amazonaws.com invoke it for {bucket}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------- EFS
