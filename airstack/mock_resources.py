@@ -139,6 +139,7 @@ AUTONAMED_PROPERTY = {
     "aws:rds/cluster:Cluster": "clusterIdentifier",
     "aws:rds/clusterInstance:ClusterInstance": "identifier",
     "aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
+    "aws:lambda/permission:Permission": "statementId",
 }
 """Types whose auto-named property is not ``name``."""
 LOWER_CASE_SERVICES = frozenset({"s3", "rds", "elasticache", "ecr"})

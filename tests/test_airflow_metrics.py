@@ -9,8 +9,8 @@ those tests are skipped and say so.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -24,7 +24,9 @@ from components.task_definitions import container_definition, task_containers
 from tests.conftest import containers, env_of, of_type, planned
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints("logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p")
+ENDPOINTS = Endpoints(
+    "logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p", "data"
+)
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 AIRFLOW_PYTHON = os.environ.get("AIRSTACK_AIRFLOW_PYTHON")
 PROBE = Path(__file__).parent / "airflow" / "metrics_probe.py"
