@@ -116,6 +116,8 @@ class Endpoints:
     under it, each team's own under ``teams/<team>``."""
     data_bucket: str
     """The data bucket; a team's DAGs write under ``teams/<team>/`` of it (the only prefix its role may write)."""
+    registry: str
+    """The stack's own ECR registry (``<account>.dkr.ecr.<region>.amazonaws.com``): public images come through it."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import naming, recovery
 from components.airflow_settings import API_PORT, Endpoints
 from components.buckets import PrivateBucket
 from components.common import child, with_tags
@@ -43,6 +43,8 @@ class ComputeArgs:
     execution_roles: Mapping[str, aws.iam.Role]
     task_roles: Mapping[str, aws.iam.Role]
     tags: Mapping[str, str]
+    image_sources: Sequence[pulumi.Resource] = ()
+    """What must exist before a task can pull its images (the pull-through cache of ECR Public)."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -93,8 +95,9 @@ class Compute(pulumi.ComponentResource):
                 logs_bucket=v["bucket"],
                 queue_urls={q: naming.queue_url(region, v["account"], n) for q, n in v["queues"].items()},
                 execution_api_url=EXECUTION_API_URL,
-                secrets_prefix=naming.secrets_prefix(config.stack),
+                secrets_prefix=naming.secrets_prefix(recovery.secrets_stack(config)),
                 data_bucket=naming.bucket_name(config.stack, "data", v["account"], region),
+                registry=naming.registry(region, v["account"]),
             )
         )
         self._secret_refs = account.apply(
@@ -159,7 +162,7 @@ class Compute(pulumi.ComponentResource):
             container_definitions=self._container_definitions(spec, naming.log_group_name(config.stack, spec.service)),
             volumes=volumes,
             tags=with_tags(args.tags, **({"airstack:team": spec.team.name} if spec.team else {})),
-            opts=child(self, depends_on=[log_group]),
+            opts=child(self, depends_on=[log_group, *args.image_sources]),
         )
         service = aws.ecs.Service(
             name,

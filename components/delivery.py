@@ -24,6 +24,7 @@ from components import naming, recovery
 from components.buckets import PrivateBucket
 from components.common import child, with_tags
 from components.config import StackConfig
+from components.thresholds import pulls_public_images
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "dag_sync"
 LAMBDA_MOUNT = "/mnt/dags"
@@ -68,6 +69,17 @@ def function_code(source: Path = LAMBDA_SOURCE) -> pulumi.AssetArchive:
     return pulumi.AssetArchive({f"dag_sync/{p.name}": pulumi.FileAsset(str(p)) for p in files})
 
 
+def cache_lifecycle_policy(keep: int = 5) -> str:
+    """A cached public image is fetched again when needed: keep only the newest few."""
+    rule = {
+        "rulePriority": 1,
+        "description": f"keep the last {keep} cached images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+        "action": {"type": "expire"},
+    }
+    return json.dumps({"rules": [rule]}, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class DeliveryArgs:
     config: StackConfig
@@ -94,6 +106,7 @@ def creation_template_prefix(repository_name: str) -> str | None:
 
 class Delivery(pulumi.ComponentResource):
     repository_url: pulumi.Output[str] | None
+    public_cache: aws.ecr.PullThroughCacheRule | None
     function_name: pulumi.Output[str]
     failure_queue: aws.sqs.Queue
     log_group_name: pulumi.Output[str]
@@ -104,8 +117,32 @@ class Delivery(pulumi.ComponentResource):
         self.repository_url = (
             self._repository(name, config, args.account, args.tags) if config.image.manage_repository else None
         )
+        self.public_cache = self._public_cache(name, config) if pulls_public_images(config) else None
         self._dag_sync(name, args)
         self.register_outputs({"repositoryUrl": self.repository_url, "dagSyncFunction": self.function_name})
+
+    def _public_cache(self, name: str, config: StackConfig) -> aws.ecr.PullThroughCacheRule:
+        """ECR Public through the stack's own registry: tasks pull the CloudWatch agent over the ECR endpoints,
+        with no way out to the internet needed, and the cached repositories scanned and pruned."""
+        prefix = naming.public_cache_prefix(config.stack)
+        template = aws.ecr.RepositoryCreationTemplate(
+            f"{name}-public-cache-template",
+            prefix=prefix,
+            applied_fors=["PULL_THROUGH_CACHE"],
+            description=f"airstack {config.stack}: ECR Public images cached for the stack's tasks",
+            image_tag_mutability="MUTABLE",
+            encryption_configurations=[
+                aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="AES256")
+            ],
+            lifecycle_policy=cache_lifecycle_policy(),
+            opts=child(self),
+        )
+        return aws.ecr.PullThroughCacheRule(
+            f"{name}-public-cache",
+            ecr_repository_prefix=prefix,
+            upstream_registry_url=naming.PUBLIC_ECR,
+            opts=child(self, depends_on=[template]),
+        )
 
     def _repository(
         self, name: str, config: StackConfig, account: pulumi.Input[str], tags: Mapping[str, str]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.airflow_metrics import METRIC_ROLES
 from components.airflow_settings import TASK_LOG_PREFIX, Role
 
 Access = Literal["read", "write", "readwrite"]
@@ -48,10 +49,12 @@ class GrantTargets:
     secrets_arn_prefix: str
     """``arn:<partition>:secretsmanager:<region>:<account>:secret:airstack/<stack>``"""
     ecs_tasks_arn: str
+    """``arn:<partition>:ecs:<region>:<account>:task/<cluster>/*``: the stack's own tasks."""
     db_instance_arn: str
     rds_master_secrets: str
     """The pattern of the secrets RDS keeps managed master passwords in (``...:secret:rds!db-*``)."""
-    """``arn:<partition>:ecs:<region>:<account>:task/<cluster>/*``: the stack's own tasks."""
+    metrics_namespace: str | None = None
+    """The CloudWatch namespace the Airflow tasks' agents publish to; None where Airflow's metrics are off."""
 
 
 def team_secrets_prefix(prefix: str, team: str) -> str:
@@ -83,6 +86,7 @@ def task_role_statements(
             *prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite"),
             # The image's hook protects a worker from scale-in while it runs tasks, through the ECS agent.
             statement(["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"], [targets.ecs_tasks_arn]),
+            *metrics_statements(role, targets),
         ]
     # The core services resolve connections and variables for every team (DAG parsing, the Execution API).
     statements = [
@@ -104,12 +108,28 @@ def task_role_statements(
         statements.append(statement(["secretsmanager:GetSecretValue"], [targets.rds_master_secrets]))
     elif role == "triggerer":
         statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "write")
+    return statements + metrics_statements(role, targets)
+
+
+def metrics_statements(role: Role, targets: GrantTargets) -> list[dict[str, Any]]:
+    """The CloudWatch agent beside an Airflow process publishes with the task's role, into its namespace only
+    (PutMetricData has no resource ARN: the namespace condition is what limits it)."""
+    if targets.metrics_namespace is None or role not in METRIC_ROLES:
+        return []
+    condition = {"StringEquals": {"cloudwatch:namespace": targets.metrics_namespace}}
+    return [statement(["cloudwatch:PutMetricData"], ["*"], Condition=condition)]
+
+
+def execution_role_statements(
+    secret_arn_patterns: Sequence[str], pull_through_repositories: str | None = None
+) -> list[dict[str, Any]]:
+    """What ECS needs to start a role's tasks besides the managed policy: exactly that role's secrets, and where
+    a container comes through the stack's pull-through cache, to fill the cache on the first pull."""
+    statements = [statement(["secretsmanager:GetSecretValue"], sorted(secret_arn_patterns))]
+    if pull_through_repositories is not None:
+        actions = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+        statements.append(statement(actions, [pull_through_repositories]))
     return statements
-
-
-def execution_role_statements(secret_arn_patterns: Sequence[str]) -> list[dict[str, Any]]:
-    """What ECS needs to start a role's tasks besides the managed policy: exactly that role's secrets."""
-    return [statement(["secretsmanager:GetSecretValue"], sorted(secret_arn_patterns))]
 
 
 def file_system_policy(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import airflow_metrics, naming, recovery, thresholds
 from components.airflow_settings import secret_names
 from components.common import assume_role_policy, child, policy_document
 from components.config import StackConfig
@@ -44,10 +44,14 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
             t.queue_name: naming.queue_arn(region, account, naming.queue_name(stack, t.queue_name))
             for t in config.teams
         },
-        secrets_arn_prefix=naming.secret_partial_arn(region, account, naming.secrets_prefix(stack)),
+        # A standby reads its primary's connections and variables, replicated into its region.
+        secrets_arn_prefix=naming.secret_partial_arn(
+            region, account, naming.secrets_prefix(recovery.secrets_stack(config))
+        ),
         ecs_tasks_arn=naming.ecs_tasks_arn(region, account, naming.cluster_name(stack)),
         db_instance_arn=naming.db_instance_arn(region, account, naming.db_identifier(stack)),
         rds_master_secrets=naming.rds_managed_secrets_pattern(region, account),
+        metrics_namespace=airflow_metrics.namespace(stack) if thresholds.airflow_metrics(config) else None,
     )
 
 
@@ -76,16 +80,17 @@ class Identities(pulumi.ComponentResource):
                 opts=child(self),
             )
             keys = sorted(secret_names(spec.role))
+            cached = thresholds.pulls_public_images(config) and spec.role in airflow_metrics.METRIC_ROLES
             aws.iam.RolePolicy(
                 f"{service}-execution-secrets",
                 role=execution.id,
                 policy=account.apply(
-                    lambda a, keys=keys: policy_document(
+                    lambda a, keys=keys, cached=cached: policy_document(
                         execution_role_statements(
-                            [
-                                naming.secret_arn_pattern(region, a, naming.internal_secret_name(config.stack, k))
-                                for k in keys
-                            ]
+                            [naming.secret_arn_pattern(region, a, recovery.secret_name(config, k)) for k in keys],
+                            naming.repository_arn(region, a, f"{naming.public_cache_prefix(config.stack)}/*")
+                            if cached
+                            else None,
                         )
                     )
                 ),

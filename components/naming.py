@@ -195,3 +195,30 @@ def alert_topic_name(stack: str) -> str:
 def certificate_arn_prefix(region: str) -> str:
     """What every ACM certificate ARN of ``region`` starts with, up to the account."""
     return f"arn:{partition_of(region).name}:acm:{region}:"
+
+
+# ------------------------------------------------------------------------------------------------- ECR
+
+PUBLIC_ECR = "public.ecr.aws"
+"""Images from ECR Public (the CloudWatch agent's) are pulled through the stack's own registry: reachable
+through the ECR interface endpoints where egress is restricted, and never rate-limited."""
+
+
+def registry(region: str, account: str) -> str:
+    return f"{account}.dkr.ecr.{region}.{partition_of(region).dns_suffix}"
+
+
+def public_cache_prefix(stack: str) -> str:
+    """The repository prefix of the stack's pull-through cache of ECR Public (ECR allows 2 to 30 characters)."""
+    return f"{stack}-public"
+
+
+def repository_arn(region: str, account: str, name: str) -> str:
+    return f"arn:{partition_of(region).name}:ecr:{region}:{account}:repository/{name}"
+
+
+def pulled_image(image: str, stack: str, own_registry: str) -> str:
+    """The reference a task uses for ``image``: an ECR Public image through the stack's pull-through cache."""
+    if not image.startswith(f"{PUBLIC_ECR}/"):
+        return image
+    return f"{own_registry}/{public_cache_prefix(stack)}/{image.removeprefix(PUBLIC_ECR + '/')}"

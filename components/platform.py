@@ -233,6 +233,7 @@ class AirflowPlatform(pulumi.ComponentResource):
                 execution_roles=self.identities.execution_roles,
                 task_roles=self.identities.task_roles,
                 tags=tags,
+                image_sources=[self.delivery.public_cache] if self.delivery.public_cache else [],
             ),
             here,
         )

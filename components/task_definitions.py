@@ -19,6 +19,7 @@ from components.airflow_settings import (
     render,
 )
 from components.config import StackConfig, Team
+from components.naming import pulled_image
 from components.thresholds import airflow_metrics
 
 STOP_TIMEOUT_SECONDS = 120
@@ -104,11 +105,11 @@ def task_containers(
     else:
         found = [container(role)]
     if role in METRIC_ROLES and airflow_metrics(config):
-        found.append(metrics_agent(config, log_group))
+        found.append(metrics_agent(config, log_group, endpoints.registry))
     return found
 
 
-def metrics_agent(config: StackConfig, log_group: str) -> ContainerSpec:
+def metrics_agent(config: StackConfig, log_group: str, registry: str) -> ContainerSpec:
     """The CloudWatch agent beside an Airflow process: its StatsD metrics into CloudWatch.
 
     Not essential: Airflow runs on without it, and the alarm on the scheduler's missing heartbeat reports the loss.
@@ -116,7 +117,7 @@ def metrics_agent(config: StackConfig, log_group: str) -> ContainerSpec:
     return ContainerSpec(
         name=AGENT_CONTAINER,
         role=AGENT_CONTAINER,
-        image=config.monitoring.agent_image,
+        image=pulled_image(config.monitoring.agent_image, config.stack, registry),
         command=(),
         settings=ContainerSettings(environment=agent_environment(config.stack, config.aws_region)),
         log_group=log_group,

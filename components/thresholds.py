@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from components import naming
 from components.config import PROTECTED_ENVIRONMENTS, StackConfig, Team
 
 GIB = 1024**3
@@ -96,4 +97,9 @@ def db_connections(config: StackConfig) -> int | None:
 def airflow_metrics(config: StackConfig) -> bool:
     """Airflow's StatsD metrics reach CloudWatch (the agent in each Airflow task needs a way out)."""
     configured = config.monitoring.airflow_metrics
-    return configured if configured is not None else config.network.nat_strategy != "none"
+    return configured if configured is not None else config.network.reaches_cloudwatch_metrics
+
+
+def pulls_public_images(config: StackConfig) -> bool:
+    """The stack runs an ECR Public image (the CloudWatch agent), pulled through its own registry's cache."""
+    return airflow_metrics(config) and config.monitoring.agent_image.startswith(f"{naming.PUBLIC_ECR}/")

@@ -25,7 +25,12 @@ from tests.conftest import containers, env_of, of_type, planned
 
 CONFIG = read_stack_file("prod").load()
 ENDPOINTS = Endpoints(
-    "logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p", "data"
+    "logs",
+    {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams},
+    "http://x/",
+    "p",
+    "data",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
 )
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 AIRFLOW_PYTHON = os.environ.get("AIRSTACK_AIRFLOW_PYTHON")

@@ -34,6 +34,7 @@ ENDPOINTS = Endpoints(
     execution_api_url="http://api-server:8080/execution/",
     secrets_prefix="airstack/prod",
     data_bucket="airstack-prod-data",
+    registry="111122223333.dkr.ecr.eu-west-1.amazonaws.com",
 )
 STAND_INS = {  # what the Secrets tier stores under each secret name, with stand-in inputs
     "sql-alchemy-conn": sql_alchemy_conn("localhost", 5432, "stand-in"),

@@ -42,6 +42,7 @@ def endpoints(prod: StackConfig) -> Endpoints:
         execution_api_url="http://api-server:8080/execution/",
         secrets_prefix="airstack/prod",
         data_bucket="data-bucket",
+        registry="111122223333.dkr.ecr.eu-west-1.amazonaws.com",
     )
 
 

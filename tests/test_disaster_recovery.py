@@ -16,7 +16,8 @@ from airstack.stackfile import PROJECT_ROOT, read_stack_file
 from components import naming, recovery
 from components.airflow_metrics import AGENT_CONTAINER
 from components.config import ConfigError
-from tests.conftest import STACKS, containers, of_type, planned, stack_file_with, stack_values
+from tests.conftest import STACKS, containers, env_of, of_type, planned, stack_file_with, stack_values
+from tests.iam_eval import Request, allowed
 
 BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 EFS_REPLICATION = "aws:efs/replicationConfiguration:ReplicationConfiguration"
@@ -130,7 +131,11 @@ def test_prod_replicates_the_secrets_a_standby_shares_and_its_image() -> None:
     [rule] = ecr.inputs["replicationConfiguration"]["rules"]
     assert rule["destinations"] == [{"region": "eu-central-1", "registryId": "111122223333"}]
     assert rule["repositoryFilters"] == [{"filter": "airstack/airflow-core", "filterType": "PREFIX_MATCH"}]
-    [template] = of_type(prod, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    [template] = [
+        t
+        for t in of_type(prod, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+        if t.inputs["appliedFors"] == ["REPLICATION"]
+    ]
     assert (template.inputs["region"], template.inputs["prefix"]) == ("eu-central-1", "airstack")
     assert (template.inputs["appliedFors"], template.inputs["imageTagMutability"]) == (["REPLICATION"], "IMMUTABLE")
     # dr runs the replica, from its own region's registry.
@@ -316,3 +321,35 @@ def test_the_runbook_exists_and_names_the_commands() -> None:
         "Rehearsing",
     ):
         assert needed in text, needed
+
+
+@pytest.mark.parametrize("run", ["pilot light", "active"])
+def test_drs_execution_roles_may_read_every_secret_its_containers_reference(run: str) -> None:
+    """ECS injects a secret with the task's execution role: dr's roles must be granted prod's replicas by name."""
+    dr = planned("dr") if run == "pilot light" else active_dr()
+    roles = {r.outputs["arn"]: r for r in of_type(dr, "aws:iam/role:Role")}
+    policies = of_type(dr, "aws:iam/rolePolicy:RolePolicy")
+    for task in of_type(dr, "aws:ecs/taskDefinition:TaskDefinition"):
+        role = roles[task.inputs["executionRoleArn"]]
+        identity = [p.inputs["policy"] for p in policies if p.inputs["role"] == role.id]
+        for container in containers(task):
+            for secret in container.get("secrets", []):
+                request = Request("secretsmanager:GetSecretValue", secret["valueFrom"] + "-AbCdEf")
+                assert allowed(request, identity), f"{task.name}: {role.name} may not read {secret['valueFrom']}"
+
+
+def test_drs_airflow_reads_prods_replicated_connections_and_variables() -> None:
+    dr = planned("dr")
+    worker = next(
+        t for t in of_type(dr, "aws:ecs/taskDefinition:TaskDefinition") if t.name == "compute-worker-ml-task-definition"
+    )
+    env = env_of(next(c for c in containers(worker) if c["name"] == "worker"))
+    kwargs = json.loads(env["AIRFLOW__SECRETS__BACKEND_KWARGS"])
+    assert kwargs["connections_prefix"] == "airstack/prod/teams/ml/connections"
+    task_role = next(r for r in of_type(dr, "aws:iam/role:Role") if r.name == "iam-worker-ml-task")
+    identity = [
+        p.inputs["policy"] for p in of_type(dr, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role.id
+    ]
+    prefix = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:airstack/{}/teams/ml/connections/db-AbCdEf"
+    assert allowed(Request("secretsmanager:GetSecretValue", prefix.format("prod")), identity)
+    assert not allowed(Request("secretsmanager:GetSecretValue", prefix.format("dr")), identity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from components.grants import GrantTargets, file_system_policy, prefix_statements, task_role_statements
@@ -72,3 +74,14 @@ def test_the_file_system_lets_each_role_mount_only_through_its_access_points_and
     by_role = {s["Principal"]["AWS"]: s for s in allows}
     assert by_role["arn:role/ml"]["Condition"] == {"StringEquals": {"elasticfilesystem:AccessPointArn": ["arn:ap/ml"]}}
     assert all(s["Action"] == ["elasticfilesystem:ClientMount"] for s in allows), "readers never get ClientWrite"
+
+
+@pytest.mark.parametrize("role", ["scheduler", "dag-processor", "triggerer", "worker"])
+def test_the_metrics_agent_publishes_only_into_the_stacks_namespace(role: str) -> None:
+    team = ("ml", "ml") if role == "worker" else (None, None)
+    with_metrics = replace(TARGETS, metrics_namespace="airstack/prod/airflow")
+    [put] = [s for s in task_role_statements(role, with_metrics, *team) if "cloudwatch:PutMetricData" in s["Action"]]
+    assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "airstack/prod/airflow"}}
+    assert not [s for s in task_role_statements(role, TARGETS, *team) if "cloudwatch:PutMetricData" in s["Action"]]
+    api = task_role_statements("api-server", with_metrics, None, None)
+    assert not [s for s in api if "cloudwatch:PutMetricData" in s["Action"]], "the api-server runs no agent"

@@ -10,9 +10,11 @@ import pytest
 from airstack.offline import ProgramRun, Resource
 from airstack.stackfile import read_stack_file
 from components import airflow_metrics, recovery, thresholds
+from components.airflow_metrics import AGENT_CONTAINER
 from components.config import ConfigError
 from components.watched import arn_suffix
-from tests.conftest import STACKS, of_type, planned, stack_file_with, stack_values
+from tests.conftest import STACKS, containers, of_type, planned, stack_file_with, stack_values
+from tests.iam_eval import Request, allowed
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 MONITORING = "airstack:monitoring:Monitoring"
@@ -217,8 +219,52 @@ def test_airflow_metrics_need_a_way_out_of_the_network() -> None:
     config = stack_file_with("dev", values).load()
     assert thresholds.airflow_metrics(config) is False, "off by default without a NAT gateway"
     values["airstack:monitoring"] = {"airflowMetrics": True}
-    with pytest.raises(ConfigError, match=r"with natStrategy none the tasks reach neither public\.ecr\.aws"):
+    with pytest.raises(
+        ConfigError,
+        match=r"the CloudWatch agent cannot reach CloudWatch's API; add monitoring to network\.interfaceEndpoints",
+    ):
         stack_file_with("dev", values).load()
+    values["airstack:network"]["interfaceEndpoints"].append("monitoring")
+    assert thresholds.airflow_metrics(stack_file_with("dev", values).load()), "the endpoint is a way out"
+
+
+def test_restricted_egress_reaches_cloudwatch_only_through_its_endpoint() -> None:
+    values = stack_values("prod")
+    values["airstack:network"]["interfaceEndpoints"].remove("monitoring")
+    assert thresholds.airflow_metrics(stack_file_with("prod", values).load()) is False
+    values["airstack:monitoring"] = {**values.get("airstack:monitoring", {}), "airflowMetrics": True}
+    with pytest.raises(ConfigError, match=r"egress is restricted, so the CloudWatch agent cannot reach"):
+        stack_file_with("prod", values).load()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_agent_is_pulled_through_the_stacks_own_registry(stack: str) -> None:
+    """Restricted egress reaches no public registry: ECR Public comes through the stack's pull-through cache."""
+    run = planned(stack)
+    config = read_stack_file(stack).load()
+    [rule] = of_type(run, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    prefix = f"{stack}-public"
+    assert (rule.inputs["ecrRepositoryPrefix"], rule.inputs["upstreamRegistryUrl"]) == (prefix, "public.ecr.aws")
+    registry = f"111122223333.dkr.ecr.{config.aws_region}.amazonaws.com"
+    for task in of_type(run, "aws:ecs/taskDefinition:TaskDefinition"):
+        agents = [c for c in containers(task) if c["name"] == AGENT_CONTAINER]
+        for agent in agents:
+            assert agent["image"].startswith(f"{registry}/{prefix}/cloudwatch-agent/cloudwatch-agent:")
+            assert rule.urn in task.dependencies, "the cache exists before a task pulls through it"
+        if agents:
+            execution = next(
+                r for r in of_type(run, "aws:iam/role:Role") if r.outputs["arn"] == task.inputs["executionRoleArn"]
+            )
+            identity = [
+                p.inputs["policy"]
+                for p in of_type(run, "aws:iam/rolePolicy:RolePolicy")
+                if p.inputs["role"] == execution.id
+            ]
+            repository = (
+                f"arn:aws:ecr:{config.aws_region}:111122223333:repository/{prefix}/cloudwatch-agent/cloudwatch-agent"
+            )
+            assert allowed(Request("ecr:BatchImportUpstreamImage", repository), identity)
+            assert not allowed(Request("ecr:BatchImportUpstreamImage", repository.replace(prefix, "other")), identity)
 
 
 def test_default_connection_limits_of_instance_classes() -> None:

@@ -8,7 +8,12 @@ from components.task_definitions import STOP_TIMEOUT_SECONDS, container_definiti
 
 CONFIG = read_stack_file("prod").load()
 ENDPOINTS = Endpoints(
-    "logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p", "data"
+    "logs",
+    {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams},
+    "http://x/",
+    "p",
+    "data",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
 )
 ARNS = {name: f"arn:secret:{name}" for name in SECRET_NAMES}
 

@@ -217,7 +217,7 @@ def edge_items(ctx: Context) -> list[LineItem]:
     items = []
     acls = ctx.run.by_type("aws:wafv2/webAcl:WebAcl")
     if acls:
-        rules = sum(len(sequence(a.inputs.get("rules"))) for a in acls)
+        rules = sum(len(sequence(a.inputs.get("rules")) or ()) for a in acls)
         items.append(
             LineItem(
                 f"WAF web ACL x{len(acls)}",

@@ -149,33 +149,23 @@ def derived_name_problems(stack: str, region: Any, teams: Any) -> list[tuple[str
 
 
 def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTargets]:
+    """What the program hands the renderers, with a stand-in account: the sizes match what `up` sends."""
+    from components import recovery
     from components.airflow_settings import SECRET_NAMES, Endpoints
-    from components.grants import GrantTargets
+    from components.identities import grant_targets
 
     stack, region = config.stack, config.aws_region
-    partition = REGION_PARTITION[region]
     queues = {t.queue_name: naming.queue_name(stack, t.queue_name) for t in config.teams}
     endpoints = Endpoints(
         logs_bucket=naming.bucket_name(stack, "logs", ACCOUNT, region),
         queue_urls={q: naming.queue_url(region, ACCOUNT, name) for q, name in queues.items()},
         execution_api_url="http://api-server:8080/execution/",
-        secrets_prefix=naming.secrets_prefix(stack),
+        secrets_prefix=naming.secrets_prefix(recovery.secrets_stack(config)),
         data_bucket=naming.bucket_name(stack, "data", ACCOUNT, region),
+        registry=naming.registry(region, ACCOUNT),
     )
-    secrets = f"arn:{partition}:secretsmanager:{region}:{ACCOUNT}:secret:{naming.secrets_prefix(stack)}"
-    secret_arns = {
-        s: naming.secret_partial_arn(region, ACCOUNT, naming.internal_secret_name(stack, s)) for s in SECRET_NAMES
-    }
-    targets = GrantTargets(
-        logs_bucket_arn=naming.bucket_arn(region, endpoints.logs_bucket),
-        data_bucket_arn=naming.bucket_arn(region, naming.bucket_name(stack, "data", ACCOUNT, region)),
-        queue_arns={q: naming.queue_arn(region, ACCOUNT, name) for q, name in queues.items()},
-        secrets_arn_prefix=secrets,
-        ecs_tasks_arn=naming.ecs_tasks_arn(region, ACCOUNT, naming.cluster_name(stack)),
-        db_instance_arn=naming.db_instance_arn(region, ACCOUNT, naming.db_identifier(stack)),
-        rds_master_secrets=naming.rds_managed_secrets_pattern(region, ACCOUNT),
-    )
-    return endpoints, secret_arns, targets
+    secret_arns = {s: naming.secret_partial_arn(region, ACCOUNT, recovery.secret_name(config, s)) for s in SECRET_NAMES}
+    return endpoints, secret_arns, grant_targets(config, ACCOUNT)
 
 
 def _compact(document: Any) -> int:

@@ -22,7 +22,9 @@ def _cidr(value: str) -> str:
 
 Cidr = Annotated[str, Strict(), AfterValidator(_cidr)]
 
-InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts", "kms", "elasticfilesystem"]
+InterfaceEndpoint = Literal[
+    "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts", "kms", "elasticfilesystem", "monitoring"
+]
 INTERFACE_ENDPOINTS: tuple[str, ...] = get_args(InterfaceEndpoint)
 NAT_FREE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts")
 """What private subnets need to reach when they have no NAT gateway."""
@@ -42,6 +44,14 @@ class Network(_Model):
     anywhere; unset: on when the interface endpoints cover every AWS API they need."""
     worker_egress_cidrs: tuple[Cidr, ...] = ()
     """Where DAGs may connect on 443 when egress is restricted (data sources, APIs; 0.0.0.0/0 for anywhere)."""
+
+    @property
+    def reaches_cloudwatch_metrics(self) -> bool:
+        """Tasks can call CloudWatch's API (PutMetricData): through its interface endpoint, or a NAT gateway
+        where egress is open."""
+        if "monitoring" in self.interface_endpoints:
+            return True
+        return self.nat_strategy != "none" and not self.egress_restricted
 
     @property
     def egress_restricted(self) -> bool:

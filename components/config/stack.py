@@ -127,10 +127,11 @@ class StackConfig(_Model):
     @classmethod
     def _agent_reachable(cls, value: Monitoring, info: ValidationInfo) -> Monitoring:
         network = info.data.get("network")
-        if value.airflow_metrics and isinstance(network, Network) and network.nat_strategy == "none":
+        if value.airflow_metrics and isinstance(network, Network) and not network.reaches_cloudwatch_metrics:
+            how = "egress is restricted" if network.egress_restricted else "there is no NAT gateway"
             raise ValueError(
-                "airflowMetrics: with natStrategy none the tasks reach neither public.ecr.aws (the agent's image) "
-                "nor CloudWatch's API; set airflowMetrics false, or use a NAT gateway"
+                f"airflowMetrics: {how}, so the CloudWatch agent cannot reach CloudWatch's API; add monitoring to "
+                "network.interfaceEndpoints, or set airflowMetrics false"
             )
         return value
 
