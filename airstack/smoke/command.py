@@ -14,12 +14,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from airstack.offline import ProgramError, run_program
+from airstack.offline import ProgramError
+from airstack.program_config import ProgramConfigError, parse_assignments
+from airstack.project import ProjectError
 from airstack.smoke.brokers import check_broker
-from airstack.smoke.plan import PlanError, smoke_plan
+from airstack.smoke.plan import PlanError
 from airstack.smoke.report import Timings
 from airstack.smoke.run import EXIT_INVALID, Smoke
-from airstack.stackfile import PROJECT_ROOT, read_stack_file
+from airstack.smoke.stacks import plan_for_smoke
+from airstack.stackfile import PROJECT_ROOT
 from components.config import ConfigError
 
 
@@ -30,15 +33,17 @@ def run_smoke(
     logs: Path | None = None,
     program_dir: Path = PROJECT_ROOT,
     console: Console | None = None,
+    config: Sequence[str] = (),
 ) -> int:
-    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path), run it locally, check it; return the exit code."""
+    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path) with ``config`` (``KEY=VALUE`` overrides, as
+    ``airstack plan --config``), run it locally, check it; return the exit code."""
     console = console or Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
     timings = Timings()
     try:
         with timings.phase("plan (the program under mocks)"):
-            plan = smoke_plan(run_program(read_stack_file(stack, program_dir), program_dir))
+            plan = plan_for_smoke(stack, program_dir, parse_assignments(config))
             check_broker(plan)
-    except (ConfigError, ProgramError, PlanError) as error:
+    except (ConfigError, ProgramConfigError, ProjectError, ProgramError, PlanError) as error:
         console.print(str(error), markup=False, highlight=False)
         return EXIT_INVALID
     return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
@@ -52,5 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("stack", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
     parser.add_argument("--keep", action="store_true", help="leave it running after the checks, until Ctrl-C")
     parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a config value as `pulumi config set KEY VALUE` would (a KEY without ':' is the project's), as "
+        "for `airstack plan`",
+    )
     args = parser.parse_args(argv)
-    return run_smoke(args.stack, keep=args.keep, logs=args.logs)
+    return run_smoke(args.stack, keep=args.keep, logs=args.logs, config=args.config)

@@ -93,7 +93,13 @@ class Fleet:
     on_start: Callable[[Launch], None] = lambda _launch: None
 
     def _condition_met(self, launch: Launch, dependency: str, condition: str) -> bool:
-        other = self.launches.get(f"{launch.container.task}/{dependency}")
+        key = f"{launch.container.task}/{dependency}"
+        other = self.launches.get(key)
+        if other is None and any(c.key == key for c in self.plan.sidecars):
+            # A sidecar's stand-in listens from the start and never exits.
+            if condition in ("START", "HEALTHY"):
+                return True
+            raise PlanError(f"{launch.container.key} waits for {dependency} to {condition}; its stand-in never exits")
         if other is None:
             raise PlanError(f"{launch.container.key} depends on {dependency}, which its task lacks")
         if condition == "START":

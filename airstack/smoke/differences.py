@@ -24,6 +24,7 @@ ADDRESS_MODULE = "airstack_smoke_address"
 ADDRESS_ENV = "AIRSTACK_SMOKE_TASK_ADDRESS"
 MASTER_URL_ENV = "AIRSTACK_DB_MASTER_URL"
 """Where the migration step (image/airstack_db_init.py) takes the master login from when there is no RDS."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 DUMMY_ACCESS_KEY = "AKIAAIRSTACKSMOKE000"
 DUMMY_SECRET_KEY = "airstack-smoke-not-a-secret"
 
@@ -120,6 +121,20 @@ DIFFERENCES: tuple[Difference, ...] = (
         f"{ADDRESS_MODULE}.task_address, which returns it (its module on PYTHONPATH)",
     ),
     Difference(
+        "task-localhost",
+        "the containers of a task share its network namespace: 127.0.0.1 in one reaches the others (Airflow's "
+        "StatsD host, the task's CloudWatch agent)",
+        "in a task with a sidecar stand-in, a variable whose value is a loopback host (127.0.0.1, localhost) is "
+        "the task's own address, where the stand-in listens",
+    ),
+    Difference(
+        "cloudwatch-agent",
+        "the CloudWatch agent ({agents}) beside each Airflow process that emits metrics: StatsD in, CloudWatch "
+        "metrics out",
+        "a StatsD listener of the smoke at the task's address and the port of the agent's configuration, which "
+        "records each metric under the name and dimensions the agent would publish; nothing reaches CloudWatch",
+    ),
+    Difference(
         "log-servers",
         "each worker and triggerer serves logs on its rendered port (8793, 8794) at its task's address",
         "Airflow binds its log servers to every interface with no setting to change it, so each listens on a "
@@ -199,6 +214,8 @@ class ContainerPlace:
     """The free port its Airflow server listens on, if it runs one."""
     volumes: Mapping[str, str] = field(default_factory=dict)
     """Mount key (see ``plan.Mount.volume``) -> local directory."""
+    localhost_is_task: bool = False
+    """Its task has a sidecar stand-in listening at the task's address: the container's localhost is there."""
 
 
 @dataclass(frozen=True)
@@ -317,11 +334,9 @@ def local_environment(
     env.update(rendered)
     mounts = tuple((m.container_path, place.volumes[m.volume]) for m in container.mounts)
     for variable, value in container.environment.items():
-        local = rewrite_paths(value, path_prefixes, place, mounts)
-        local = rewrite_aliases(local, site.aliases)
+        local, difference = _local_value(value, path_prefixes, place, mounts, site)
         if local != value:
-            difference = "service-connect" if rewrite_aliases(value, site.aliases) != value else ""
-            put(variable, local, difference or "filesystem")
+            put(variable, local, difference)
 
     put("AWS_ENDPOINT_URL", site.moto_url, "aws-endpoints")
     put("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY, "credentials")
@@ -346,6 +361,17 @@ def local_environment(
         rewrite_aliases(rewrite_paths(a, path_prefixes, place, mounts), site.aliases) for a in container.command
     )
     return LocalEnvironment(env, tuple(changes), command)
+
+
+def _local_value(
+    value: str, path_prefixes: list[str], place: ContainerPlace, mounts: tuple[tuple[str, str], ...], site: Site
+) -> tuple[str, str]:
+    """(the local value of a rendered variable, the difference that changes it)."""
+    if place.localhost_is_task and value in LOOPBACK_HOSTS:
+        return place.task_address, "task-localhost"
+    if rewrite_aliases(value, site.aliases) != value:
+        return rewrite_aliases(rewrite_paths(value, path_prefixes, place, mounts), site.aliases), "service-connect"
+    return rewrite_paths(value, path_prefixes, place, mounts), "filesystem"
 
 
 def public_url(url: str) -> str:

@@ -3,7 +3,9 @@
 On ECS every task has its own address, so every worker serves its logs on 8793 and the api-server reaches
 each at ``<task address>:8793``. Locally every task gets a loopback address of its own (127.0.0.N: all of
 127.0.0.0/8 is loopback on Linux), and since Airflow's log servers bind every interface, each listens on a
-free port while a forwarder on ``<task address>:<rendered port>`` passes connections on to it.
+free port while a forwarder on ``<task address>:<rendered port>`` passes connections on to it. A task's
+CloudWatch agent stand-in binds its StatsD port (UDP) at the task's address too: what a task's containers call
+localhost is its address.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import random
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 LOOPBACK = "127.0.0.1"
@@ -37,30 +39,51 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_datagram(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+Bound = dict[tuple[str, int, str], socket.socket]
+"""(address, port, ``tcp`` | ``udp``) -> the socket bound there."""
+
+
 def allocate_addresses(
     tasks: Sequence[str],
-    ports: dict[str, list[int]],
+    ports: Mapping[str, Sequence[int]],
     bind: Callable[[str, int], socket.socket] = listen,
     rng: random.Random | None = None,
-) -> tuple[dict[str, str], dict[tuple[str, int], socket.socket]]:
-    """A loopback address per task, such that each task's ``ports`` can be listened on at its address.
+    datagram_ports: Mapping[str, Sequence[int]] | None = None,
+    bind_udp: Callable[[str, int], socket.socket] = bind_datagram,
+) -> tuple[dict[str, str], Bound]:
+    """A loopback address per task, such that each task's TCP ``ports`` can be listened on at its address and its
+    ``datagram_ports`` bound there for UDP.
 
-    Returns the addresses and the listening sockets (already bound, so no other process can take them).
-    Addresses are drawn from a random block of 127.0.0.0/8 so that two smokes on one machine do not collide.
+    Returns the addresses and the sockets (already bound, so no other process can take them). Addresses are
+    drawn from a random block of 127.0.0.0/8 so that two smokes on one machine do not collide.
     """
     rng = rng or random.Random()
-    sockets: dict[tuple[str, int], socket.socket] = {}
+    datagram_ports = datagram_ports or {}
+    sockets: Bound = {}
     addresses: dict[str, str] = {}
     taken: set[str] = set()
     for task in tasks:
+        wanted = [(p, "tcp", bind) for p in ports.get(task, [])] + [
+            (p, "udp", bind_udp) for p in datagram_ports.get(task, [])
+        ]
         for _ in range(200):
             address = f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
             if address in taken:
                 continue
-            bound: dict[tuple[str, int], socket.socket] = {}
+            bound: Bound = {}
             try:
-                for port in ports.get(task, []):
-                    bound[(address, port)] = bind(address, port)
+                for port, protocol, binder in wanted:
+                    bound[(address, port, protocol)] = binder(address, port)
             except OSError:
                 for sock in bound.values():
                     sock.close()
@@ -72,7 +95,8 @@ def allocate_addresses(
         else:
             for sock in sockets.values():
                 sock.close()
-            raise OSError(f"no loopback address where {task} could listen on {ports.get(task)}")
+            listed = [f"{p}/{protocol}" for p, protocol, _ in wanted]
+            raise OSError(f"no loopback address where {task} could listen on {listed}")
     return addresses, sockets
 
 

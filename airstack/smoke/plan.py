@@ -1,7 +1,8 @@
 """What the smoke runs, read from a planned stack (the real program under mocks). Pure: no processes here.
 
 Everything comes from the resources themselves (task definitions, services, queues, buckets, secrets, access
-points), never from airstack's naming conventions, so the smoke runs whatever the program renders.
+points, alarms), never from airstack's naming conventions, so the smoke runs whatever the program renders. The
+model it reads them into is ``airstack.smoke.model`` (its names are importable from here too).
 """
 
 from __future__ import annotations
@@ -9,10 +10,47 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from airstack.offline import ProgramRun, Resource
+from airstack.smoke.model import (
+    ECS_DEFAULT_STOP_TIMEOUT,
+    MOTO_DEFAULT_ACCOUNT,
+    ClientAlias,
+    Container,
+    DatabaseInstance,
+    Function,
+    Mount,
+    PlanError,
+    PortMapping,
+    Queue,
+    Secret,
+    SecretRef,
+    SmokePlan,
+    Task,
+    split_value_from,
+)
+from airstack.smoke.sidecars import AIRFLOW, SidecarError, agent_listener, sidecar_kind, watched_metrics
+
+__all__ = [
+    "ECS_DEFAULT_STOP_TIMEOUT",
+    "MOTO_DEFAULT_ACCOUNT",
+    "ClientAlias",
+    "Container",
+    "DatabaseInstance",
+    "Function",
+    "Mount",
+    "PlanError",
+    "PortMapping",
+    "Queue",
+    "Secret",
+    "SecretRef",
+    "SmokePlan",
+    "Task",
+    "replicas",
+    "smoke_plan",
+    "split_value_from",
+]
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -23,193 +61,7 @@ SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
 DB_INSTANCE = "aws:rds/instance:Instance"
 FUNCTION = "aws:lambda/function:Function"
-MOTO_DEFAULT_ACCOUNT = "123456789012"
-ECS_DEFAULT_STOP_TIMEOUT = 30
-"""Seconds ECS waits between SIGTERM and SIGKILL when a container definition sets no ``stopTimeout``."""
-
-
-class PlanError(Exception):
-    """The plan asks for something the smoke cannot stand in for; the message says what."""
-
-
-@dataclass(frozen=True)
-class SecretRef:
-    variable: str
-    value_from: str
-
-
-@dataclass(frozen=True)
-class PortMapping:
-    container_port: int
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class Mount:
-    container_path: str
-    volume: str
-    """Key of the storage behind it, shared by every task that mounts the same EFS access point."""
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
-class Container:
-    task: str
-    """The service this container's task belongs to."""
-    name: str
-    command: tuple[str, ...]
-    environment: Mapping[str, str]
-    secrets: tuple[SecretRef, ...] = ()
-    essential: bool = True
-    depends_on: tuple[tuple[str, str], ...] = ()
-    """(container name, condition: START | COMPLETE | SUCCESS | HEALTHY)."""
-    ports: tuple[PortMapping, ...] = ()
-    mounts: tuple[Mount, ...] = ()
-    stop_timeout: int = ECS_DEFAULT_STOP_TIMEOUT
-
-    @property
-    def key(self) -> str:
-        return f"{self.task}/{self.name}"
-
-
-@dataclass(frozen=True)
-class ClientAlias:
-    """A Service Connect name other tasks use to reach one of this service's ports."""
-
-    dns_name: str
-    port: int
-    port_name: str
-
-
-@dataclass(frozen=True)
-class Task:
-    service: str
-    family: str
-    desired_count: int
-    containers: tuple[Container, ...]
-    aliases: tuple[ClientAlias, ...] = ()
-
-
-@dataclass(frozen=True)
-class Queue:
-    name: str
-    url: str
-    arn: str
-    visibility_timeout: int | None
-    dead_letter_arn: str | None = None
-    max_receive_count: int | None = None
-    attributes: Mapping[str, str] = field(default_factory=dict)
-    """SQS attributes the queue is created with (its redrive policy included)."""
-
-
-@dataclass(frozen=True)
-class Secret:
-    name: str
-    arn: str
-    value: str | None
-    """What the program stores (its shape tells the stand-in what to generate); None when it stores nothing."""
-
-
-@dataclass(frozen=True)
-class Function:
-    """A Lambda function of the stack, as far as the smoke runs one (the DAG deployment function)."""
-
-    name: str
-    handler: str
-    environment: Mapping[str, str]
-    volume: str | None = None
-    """Mount key of the EFS access point it mounts (as for containers), if any."""
-
-
-@dataclass(frozen=True)
-class DatabaseInstance:
-    """An RDS instance of the stack, as far as the local server stands in for it."""
-
-    identifier: str
-    db_name: str | None
-    """The database RDS creates with the instance (owned by the master user)."""
-    master_username: str
-    engine_version: str
-    address: str | None = None
-    port: int | None = None
-
-
-@dataclass(frozen=True)
-class SmokePlan:
-    stack: str
-    region: str
-    account: str
-    tasks: tuple[Task, ...]
-    queues: tuple[Queue, ...]
-    buckets: tuple[str, ...]
-    secrets: tuple[Secret, ...]
-    databases: tuple[DatabaseInstance, ...] = field(default_factory=tuple)
-    functions: tuple[Function, ...] = field(default_factory=tuple)
-
-    @property
-    def containers(self) -> list[Container]:
-        return [c for t in self.tasks for c in t.containers]
-
-    @property
-    def database_engine_versions(self) -> tuple[str, ...]:
-        return tuple(d.engine_version for d in self.databases)
-
-    def master_login(self, container: Container) -> DatabaseInstance | None:
-        """The RDS instance whose master login this container fetches itself, if any.
-
-        Only the migration step may use the master login, and it is told which instance to ask RDS about
-        (``DescribeDBInstances`` -> the managed secret): a container whose environment names an instance of the
-        stack by its identifier is that step. Nothing else in a container definition holds a bare identifier.
-        """
-        named = set(container.environment.values())
-        return next((d for d in self.databases if d.identifier in named), None)
-
-    def master_login_containers(self) -> list[Container]:
-        return [c for c in self.containers if self.master_login(c) is not None]
-
-    def queue_by_arn(self, arn: str) -> Queue | None:
-        return next((q for q in self.queues if q.arn == arn), None)
-
-    def dead_letter_queues(self) -> list[Queue]:
-        targets = {q.dead_letter_arn for q in self.queues if q.dead_letter_arn}
-        return [q for q in self.queues if q.arn in targets]
-
-    def secret_for(self, value_from: str) -> tuple[Secret, str | None]:
-        """The secret an ECS ``valueFrom`` names, and the JSON key it selects (if any)."""
-        base, json_key = split_value_from(value_from)
-        for secret in self.secrets:
-            if _names_secret(base, secret):
-                return secret, json_key
-        if ":ssm:" in value_from or value_from.startswith("/"):
-            raise PlanError(f"{value_from}: SSM parameters have no stand-in in the smoke yet")
-        known = ", ".join(s.name for s in self.secrets) or "none"
-        raise PlanError(f"valueFrom {value_from} names no Secrets Manager secret of the stack (secrets: {known})")
-
-
-_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
-
-
-def split_value_from(value_from: str) -> tuple[str, str | None]:
-    """``arn:...:secret:<name>[:json-key[:version-stage[:version-id]]]`` -> (secret ARN, json key)."""
-    if not value_from.startswith("arn:"):
-        return value_from, None
-    parts = value_from.split(":")
-    base = ":".join(parts[:7])
-    extra = parts[7:]
-    if len(extra) >= 2 and (extra[1] or (len(extra) > 2 and extra[2])):
-        raise PlanError(f"{value_from}: version stages and ids have no stand-in in the smoke")
-    return base, (extra[0] or None) if extra else None
-
-
-def _names_secret(base: str, secret: Secret) -> bool:
-    if base in (secret.arn, secret.name):
-        return True
-    if not base.startswith("arn:"):
-        return False
-    name = base.split(":", 6)[6] if base.count(":") >= 6 else ""
-    # A partial ARN (no random suffix), or a full ARN whose suffix differs from the one the mocks invented.
-    return name == secret.name or (_ARN_SUFFIX.search(name) is not None and _ARN_SUFFIX.sub("", name) == secret.name)
-
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 # ------------------------------------------------------------------------------------------ from a plan
 
@@ -263,6 +115,8 @@ def _container(definition: Mapping[str, Any], service: str, volumes: Mapping[str
     return Container(
         task=service,
         name=name,
+        image=str(definition.get("image") or ""),
+        kind=sidecar_kind(str(definition.get("image") or "")) or AIRFLOW,
         command=tuple(definition.get("command") or ()),
         environment={e["name"]: str(e["value"]) for e in definition.get("environment") or []},
         secrets=tuple(SecretRef(s["name"], s["valueFrom"]) for s in definition.get("secrets") or []),
@@ -352,6 +206,46 @@ def _secrets(run: ProgramRun) -> tuple[Secret, ...]:
     return tuple(secrets)
 
 
+def replicas(primary: ProgramRun, region: str) -> tuple[Secret, ...]:
+    """The secrets ``primary`` replicates into ``region`` (``replicas``), as they are there: same name and value,
+    the ARN in that region. A standby's containers read these; the standby's own program creates none of them."""
+    found = []
+    for secret, resource in zip(_secrets(primary), primary.by_type(SECRET), strict=True):
+        regions = {str(r.get("region")) for r in resource.inputs.get("replicas") or [] if isinstance(r, Mapping)}
+        if region not in regions:
+            continue
+        parts = secret.arn.split(":")
+        arn = ":".join([*parts[:3], region, *parts[4:]]) if secret.arn.startswith("arn:") else secret.name
+        found.append(Secret(secret.name, arn, secret.value, replica_of=secret.arn))
+    return tuple(found)
+
+
+def _airflow_image(containers: Sequence[Container]) -> str:
+    """The one image the stack's Airflow containers run; PlanError naming any container whose image is neither
+    it nor a sidecar the smoke stands in for."""
+    others = [c for c in containers if c.runs_airflow]
+    configured = sorted({c.image for c in others if any(k.startswith("AIRFLOW__") for k in c.environment)})
+    if len(configured) > 1:
+        raise PlanError(
+            f"the stack's Airflow containers run {len(configured)} images ({', '.join(configured)}): the smoke runs "
+            "one, built from image/"
+        )
+    image = configured[0] if configured else (others[0].image if others else "")
+    for c in others:
+        if c.image != image:
+            raise PlanError(
+                f"{c.key}: image {c.image or '(none)'} has no stand-in in the smoke, which runs the stack's Airflow "
+                f"image ({image}) from image/ and stands in for the CloudWatch agent only"
+            )
+    for c in containers:
+        if not c.runs_airflow:
+            try:
+                agent_listener(c.key, c.environment)
+            except SidecarError as error:
+                raise PlanError(str(error)) from None
+    return image
+
+
 def _database(resource: Resource) -> DatabaseInstance:
     return DatabaseInstance(
         identifier=str(_value(resource, "identifier") or resource.name),
@@ -381,8 +275,12 @@ def _functions(run: ProgramRun, roots: Mapping[str, str]) -> tuple[Function, ...
     return tuple(functions)
 
 
-def smoke_plan(run: ProgramRun) -> SmokePlan:
-    """The tasks, queues, buckets and secrets of a planned stack; PlanError for what has no stand-in."""
+def smoke_plan(run: ProgramRun, primary: ProgramRun | None = None) -> SmokePlan:
+    """The tasks, queues, buckets and secrets of a planned stack; PlanError for what has no stand-in.
+
+    ``primary``: for a standby, its primary planned, whose secrets replicated into this region the standby's
+    containers read.
+    """
     region = run.region
     account = _account(run)
     roots = _access_point_roots(run)
@@ -407,6 +305,9 @@ def smoke_plan(run: ProgramRun) -> SmokePlan:
         )
     if not tasks:
         raise PlanError(f"stack {run.stack} has no ECS service to run")
+    image = _airflow_image([c for t in tasks for c in t.containers])
+    own = _secrets(run)
+    replicated = replicas(primary, region) if primary is not None else ()
     return SmokePlan(
         stack=run.stack,
         region=region,
@@ -414,7 +315,11 @@ def smoke_plan(run: ProgramRun) -> SmokePlan:
         tasks=tuple(tasks),
         queues=tuple(_queue(q, region, account) for q in run.by_type(QUEUE)),
         buckets=tuple(str(_value(b, "bucket") or _value(b, "id")) for b in run.by_type(BUCKET)),
-        secrets=_secrets(run),
+        secrets=own + tuple(r for r in replicated if r.name not in {s.name for s in own}),
         databases=tuple(_database(d) for d in run.by_type(DB_INSTANCE)),
         functions=_functions(run, roots),
+        airflow_image=image,
+        watched=tuple(
+            m for a in run.by_type(METRIC_ALARM) for m in watched_metrics(str(_value(a, "name") or a.name), a.inputs)
+        ),
     )

@@ -35,6 +35,7 @@ from airstack.smoke.differences import (
     local_environment,
 )
 from airstack.smoke.layout import Layout, lay_out
+from airstack.smoke.metric_checks import metric_checks
 from airstack.smoke.migration import admin_login, database_instance, is_migration
 from airstack.smoke.network import LOOPBACK
 from airstack.smoke.plan import PlanError, SmokePlan
@@ -175,6 +176,7 @@ class Smoke:
                 "image_python": image_python() or "?",
                 "python": python_version,
                 "requirements": REQUIREMENTS.relative_to(PROJECT_ROOT),
+                "agents": ", ".join(sorted({c.image for c in self.plan.sidecars})) or "none in this stack",
             }
         )
         self.console.print(differences_table(rows))
@@ -215,7 +217,10 @@ class Smoke:
             files = image_files(DOCKERFILE)
             prefixes = [IMAGE_AIRFLOW_HOME, *{m.container_path for c in self.plan.containers for m in c.mounts}]
             changes = {}
-            for container in self.plan.containers:
+            for agent in self._layout().agents.values():
+                host, port = agent.address
+                self.board.set(agent.name, "ready", f"StatsD stand-in on {host}:{port}/udp")
+            for container in self.plan.airflow_containers:
                 place = places[container.key]
                 prepare_root(Path(place.root), files)
                 resolved = {ref.variable: self.moto.resolve(self.plan, ref.value_from) for ref in container.secrets}
@@ -350,11 +355,22 @@ class Smoke:
             checker.add("AWS stand-in answers", False, str(error), "moto")
         finally:
             self.checks += checker.checks
+            self.checks += self._metric_checks()
         self._report()
         ok = all(c.ok for c in self.checks)
         if self.keep:
             self._keep(admin)
         return EXIT_OK if ok else EXIT_FAILED
+
+    def _layout(self) -> Layout:
+        assert self.layout is not None, "laid out before the containers are prepared"
+        return self.layout
+
+    def _metric_checks(self) -> list[Check]:
+        """What the CloudWatch agents' stand-ins received, checked against the alarms and the agents' tasks."""
+        agents = self._layout().agents
+        received = {key: agent.metrics() for key, agent in agents.items()}
+        return metric_checks(self.plan, received, {key: a.listener.namespace for key, a in agents.items()})
 
     def _admin(self) -> tuple[str, str]:
         """The admin user the migration step keeps, with its password from the stand-in secret."""

@@ -1,0 +1,68 @@
+"""Which program run a smoke runs: the stack file with ``--config`` overrides, planned as ``airstack plan`` does.
+
+A pilot-light standby (``dr.role: standby``, ``dr.active: false``) has no database and its services at zero: there
+is nothing to run, so the smoke refuses it in one line and says how to smoke the standby as activated. An
+activated standby refers to its primary (a stack reference) and reads the primary's secrets replicated into its
+region, which it never creates itself: the smoke plans the primary from its stack file in the same project,
+answers the stack reference with the primary's planned outputs, and gives those replicas stand-in values of the
+primary's kinds (``smoke_plan(run, primary)``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from airstack.lookups import STACK_REFERENCE, Answer, Lookups
+from airstack.offline import ProgramRun, run_program
+from airstack.program_config import assemble
+from airstack.project import read_project
+from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
+from airstack.stackfile import StackFile, read_stack_file
+from components.config import StackConfig
+from components.recovery import is_standby, stack_reference_name
+
+DR_KEY = "dr"
+
+
+def pilot_light_message(stack: str, stack_file: StackFile, config: StackConfig) -> str:
+    """One line: why a pilot light cannot be smoked, and the command that smokes it activated."""
+    project = read_project(stack_file.path.parent).name
+    key = f"{project}:{DR_KEY}"
+    activated = {**(stack_file.decoded.get(key) or {}), "active": True}
+    option = shlex.quote(f"{DR_KEY}={json.dumps(activated, separators=(',', ':'))}")
+    return (
+        f"stack {config.stack} is a pilot-light standby of {config.dr.primary_stack} (dr.active is false): no "
+        f"database and every service at zero, so there is nothing to run; smoke the standby as activated instead: "
+        f"airstack smoke {stack} --config {option}"
+    )
+
+
+def _primary(config: StackConfig, program_dir: Path, project: str) -> tuple[ProgramRun, Lookups]:
+    """The primary planned from its stack file, and the answer to the standby's stack reference to it."""
+    name = config.dr.primary_stack_name
+    if name is None:
+        raise PlanError(f"stack {config.stack} is a standby without a primary stack")
+    primary = run_program(read_stack_file(name, program_dir), program_dir)
+    reference = stack_reference_name(config, None, project)
+    answer = Answer(STACK_REFERENCE, {"name": reference}, {"outputs": primary.outputs}, f"{name}'s planned outputs")
+    return primary, Lookups((answer,))
+
+
+def plan_for_smoke(stack: str, program_dir: Path, overrides: Sequence[tuple[str, str]] = ()) -> SmokePlan:
+    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path) with ``--config`` overrides for the smoke.
+
+    ConfigError for an invalid config, ProgramConfigError for a bad override, ProgramError for a failing program,
+    PlanError for what the smoke cannot run (a pilot light among it).
+    """
+    project = read_project(program_dir).name
+    stack_file = assemble(read_stack_file(stack, program_dir), program_dir, project, overrides)
+    config = stack_file.load()
+    if is_standby(config) and not config.dr.active:
+        raise PlanError(pilot_light_message(stack, stack_file, config))
+    if not is_standby(config):
+        return smoke_plan(run_program(stack_file, program_dir))
+    primary, lookups = _primary(config, program_dir, project)
+    return smoke_plan(run_program(stack_file, program_dir, lookups=lookups), primary)
