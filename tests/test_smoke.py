@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -21,10 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from airstack.offline import ProgramRun, Resource
-from airstack.smoke.airflow_venv import python_candidates
+from airstack.program_config import parse_assignments
+from airstack.smoke.airflow_venv import pin_files, pins_digest, python_candidates
 from airstack.smoke.brokers import check_broker
+from airstack.smoke.command import run_smoke
 from airstack.smoke.containers import image_files, prepare_root
 from airstack.smoke.deploy import copy, dag_sync, deploy_through, release_zip, s3_event, stage, teams, worker_queues
 from airstack.smoke.differences import (
@@ -44,11 +48,23 @@ from airstack.smoke.migration import admin_login, database_instance
 from airstack.smoke.network import Forwarder, allocate_addresses, free_port, listen
 from airstack.smoke.plan import Container, PlanError, SmokePlan, smoke_plan, split_value_from
 from airstack.smoke.processes import Supervisor, become_subreaper, descendants, interrupts_as_exceptions
+from airstack.smoke.run import EXIT_INVALID
 from airstack.smoke.secret_values import generate, is_fernet_key, like, mask, select_json_key
+from airstack.smoke.stacks import plan_for_smoke
 from airstack.stackfile import PROJECT_ROOT
 from tests.conftest import STACKS, containers, env_of, of_type, planned
 
 DEV = smoke_plan(planned("dev"))
+ACTIVATED = {"role": "standby", "primaryStack": "prod", "primaryRegion": "eu-west-1", "active": True}
+_RUNNABLE: dict[str, SmokePlan] = {}
+
+
+def runnable(stack: str) -> SmokePlan:
+    """The plan `airstack smoke STACK` runs: dr as an activated standby (its pilot light is refused)."""
+    if stack not in _RUNNABLE:
+        overrides = [("dr", json.dumps(ACTIVATED))] if stack == "dr" else []
+        _RUNNABLE[stack] = plan_for_smoke(stack, PROJECT_ROOT, overrides)
+    return _RUNNABLE[stack]
 
 
 def container(plan: SmokePlan, task: str, name: str | None = None) -> Container:
@@ -73,31 +89,76 @@ def test_every_service_becomes_a_task_with_exactly_its_rendered_containers(stack
         assert [c.name for c in task.containers] == [c["name"] for c in rendered]
         for local, original in zip(task.containers, rendered, strict=True):
             assert dict(local.environment) == env_of(original)
-            assert list(local.command) == original["command"]
+            assert local.image == original["image"]
             assert [(s.variable, s.value_from) for s in local.secrets] == [
                 (s["name"], s["valueFrom"]) for s in original["secrets"]
             ]
+            if local.runs_airflow:
+                assert local.image == plan.airflow_image
+                assert list(local.command) == original["command"]
+            else:  # a sidecar runs its image's own command; what matters is which image it is
+                assert local.kind == "cloudwatch-agent"
+                assert "cloudwatch-agent" in original["image"]
+                assert not local.essential
+    assert {c.task for c in plan.sidecars} == {"scheduler", "dag-processor", "triggerer"} | {
+        t.service for t in plan.tasks if t.service.startswith("worker-")
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_secret_a_container_reads_is_a_secret_of_the_stack(stack: str) -> None:
-    plan = smoke_plan(planned(stack))
+def test_every_secret_a_container_reads_is_a_secret_of_the_stack_or_its_primarys_replica(stack: str) -> None:
+    plan = runnable(stack)
     for c in plan.containers:
         for ref in c.secrets:
             secret, key = plan.secret_for(ref.value_from)
             assert key is None
             assert ref.value_from.split(":secret:")[1].startswith(secret.name)
+            assert secret.arn.split(":")[3] == plan.region
+    replicas = {s.name for s in plan.secrets if s.replica_of}
+    assert replicas == (
+        {f"airstack/prod/internal/{k}" for k in ("fernet-key", "jwt-signing-key", "api-secret-key", "admin-password")}
+        if stack == "dr"
+        else set()
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_only_the_migration_step_names_the_rds_instance_whose_master_login_it_takes(stack: str) -> None:
-    plan = smoke_plan(planned(stack))
+    plan = runnable(stack)
     assert [c.key for c in plan.master_login_containers()] == ["scheduler/db-migrate"]
     migrate = container(plan, "scheduler", "db-migrate")
     assert plan.master_login(migrate) == plan.databases[0]
     assert database_instance(plan) == plan.databases[0]
     assert not migrate.essential
     assert container(plan, "scheduler", "scheduler").depends_on == (("db-migrate", "SUCCESS"),)
+
+
+def test_a_pilot_light_is_refused_in_one_line_that_gives_the_command_which_smokes_it_activated() -> None:
+    console = Console(file=io.StringIO(), width=400)
+    assert run_smoke("dr", console=console) == EXIT_INVALID
+    message = console.file.getvalue().strip()  # type: ignore[attr-defined]
+    assert "\n" not in message
+    assert message.startswith("stack dr is a pilot-light standby of prod (dr.active is false)")
+    command = shlex.split(message.split(": ")[-1])
+    assert command[:3] == ["airstack", "smoke", "dr"]
+    args = command[3:]
+    overrides = parse_assignments(args[i + 1] for i, a in enumerate(args) if a == "--config")
+    activated = plan_for_smoke("dr", PROJECT_ROOT, overrides)
+    assert [d.identifier for d in activated.databases] == ["airstack-dr-metastore"]
+
+
+def test_an_activated_standby_gets_stand_ins_of_its_primarys_replicated_secrets() -> None:
+    dr, prod = runnable("dr"), smoke_plan(planned("prod"))
+    by_name = {s.name: s for s in dr.secrets}
+    fernet = by_name["airstack/prod/internal/fernet-key"]
+    primary = next(s for s in prod.secrets if s.name == fernet.name)
+    assert fernet.replica_of == primary.arn
+    assert fernet.arn == primary.arn.replace(":eu-west-1:", ":eu-central-1:")
+    stand_ins = generate(dr.secrets, "127.0.0.1", 6543)
+    assert is_fernet_key(stand_ins.values[fernet.name])
+    admin = stand_ins.values["airstack/prod/internal/admin-password"]
+    assert len(admin) == len(by_name["airstack/prod/internal/admin-password"].value or "")
+    assert stand_ins.values["airstack/dr/internal/sql-alchemy-conn"].startswith("postgresql+psycopg2://airflow:")
 
 
 def test_a_stack_whose_migration_step_names_no_instance_is_refused() -> None:
@@ -244,6 +305,7 @@ def place_of(c: Container, port: int | None = 4100) -> ContainerPlace:
         task_address="127.9.9.9",
         listener_port=port if listener_of(c) else None,
         volumes={m.volume: f"/run/volumes/{m.volume}" for m in c.mounts},
+        localhost_is_task=any(s.task == c.task for s in DEV.sidecars),
     )
 
 
@@ -254,7 +316,7 @@ def local_of(c: Container, secrets: dict[str, str] | None = None) -> dict[str, s
 MASTER_URL = "postgresql://airstack_admin:m@127.0.0.1:6543/postgres?sslmode=require"
 
 
-@pytest.mark.parametrize("key", [c.key for c in DEV.containers])
+@pytest.mark.parametrize("key", [c.key for c in DEV.airflow_containers])
 def test_a_container_gets_its_definition_and_only_listed_differences(key: str) -> None:
     c = next(x for x in DEV.containers if x.key == key)
     secrets = {ref.variable: f"value-of-{ref.variable}" for ref in c.secrets}
@@ -369,10 +431,27 @@ def test_each_task_gets_its_own_loopback_address_where_its_ports_are_free() -> N
             raise OSError("in use")
         return socket.socket()
 
-    draws = _Sequence(iter(["127.1.1.2", "127.1.1.3", "127.1.1.3", "127.1.1.4"]))
-    addresses, sockets = allocate_addresses(["a", "b"], {"a": [8793], "b": [8793, 8794]}, bind=bind, rng=draws)  # type: ignore[arg-type]
-    assert addresses == {"a": "127.1.1.3", "b": "127.1.1.4"}
-    assert set(sockets) == {("127.1.1.3", 8793), ("127.1.1.4", 8793), ("127.1.1.4", 8794)}
+    def bind_udp(address: str, port: int) -> socket.socket:
+        if address == "127.1.1.4":
+            raise OSError("in use")
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    draws = _Sequence(iter(["127.1.1.2", "127.1.1.3", "127.1.1.3", "127.1.1.4", "127.1.1.5"]))
+    addresses, sockets = allocate_addresses(
+        ["a", "b"],
+        {"a": [8793], "b": [8793, 8794]},
+        bind=bind,
+        rng=draws,  # type: ignore[arg-type]
+        datagram_ports={"b": [8125]},
+        bind_udp=bind_udp,
+    )
+    assert addresses == {"a": "127.1.1.3", "b": "127.1.1.5"}
+    assert set(sockets) == {
+        ("127.1.1.3", 8793, "tcp"),
+        ("127.1.1.5", 8793, "tcp"),
+        ("127.1.1.5", 8794, "tcp"),
+        ("127.1.1.5", 8125, "udp"),
+    }
     for sock in sockets.values():
         sock.close()
 
@@ -745,3 +824,19 @@ def test_the_images_python_is_looked_for_where_ci_looks(tmp_path: Path, monkeypa
         "/usr/local/bin/python3.12",
         "/usr/bin/python3.12",
     ]
+
+
+def test_a_changed_pin_in_an_included_lock_builds_a_new_venv(tmp_path: Path) -> None:
+    """The test Airflow's requirements include the image's lock: a pin added there (datadog) must not reuse a venv
+    built without it."""
+    (tmp_path / "image").mkdir()
+    lock = tmp_path / "image" / "requirements.lock"
+    lock.write_text("apache-airflow==3.1.0\n")
+    requirements = tmp_path / "tests" / "requirements.txt"
+    requirements.parent.mkdir()
+    requirements.write_text("# the image's lock and nothing else\n-r ../image/requirements.lock\n")
+    assert pin_files(requirements) == [requirements.resolve(), lock.resolve()]
+    before = pins_digest(requirements, "3.12")
+    lock.write_text("apache-airflow==3.1.0\ndatadog==0.56.0\n")
+    assert pins_digest(requirements, "3.12") != before
+    assert pins_digest(requirements, "3.11") != pins_digest(requirements, "3.12")

@@ -1,7 +1,8 @@
 """The Airflow the core image pins, as a venv built by uv into the user's cache (reused while the pins hold).
 
 The pins are read at run time from ``tests/airflow/requirements.txt`` (the one pin set shared with the image),
-and the venv's directory is named after their hash and the Python version, so a changed pin builds a new venv.
+and the venv's directory is named after the hash of that file, of every file it includes (``-r``/``-c``: the
+image's lock) and of the Python version, so a changed pin anywhere builds a new venv.
 A venv counts as built once its ``.complete`` marker is written, last; an interrupted build is started over,
 and a lock keeps two smokes from building the same venv at once.
 """
@@ -93,13 +94,41 @@ def find_python(uv: list[str], wanted: str | None) -> tuple[str, str]:
     return sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
+_INCLUDE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s+|=)(\S+)")
+
+
+def pin_files(requirements: Path) -> list[Path]:
+    """The requirements file and every file it includes with ``-r``/``-c``, recursively (each once)."""
+    found: list[Path] = []
+    pending = [requirements]
+    while pending:
+        path = pending.pop(0).resolve()
+        if path in found:
+            continue
+        found.append(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise VenvError(f"{path} cannot be read: {error.strerror or error}") from None
+        pending += [path.parent / m.group(1) for line in text.splitlines() if (m := _INCLUDE.match(line))]
+    return found
+
+
+def pins_digest(requirements: Path, version: str) -> str:
+    digest = hashlib.sha256()
+    for path in pin_files(requirements):
+        digest.update(path.read_bytes())
+    digest.update(version.encode())
+    return digest.hexdigest()[:16]
+
+
 def ensure_venv(requirements: Path = REQUIREMENTS, root: Path | None = None) -> tuple[Path, str]:
     """(the venv's python, its Python version): built when missing."""
     if not requirements.is_file():
         raise VenvError(f"{requirements} is missing: it pins the Airflow the smoke runs")
     uv = uv_command()
     interpreter, version = find_python(uv, image_python())
-    digest = hashlib.sha256(requirements.read_bytes() + version.encode()).hexdigest()[:16]
+    digest = pins_digest(requirements, version)
     root = root or cache_root()
     venv = root / f"py{version}-{digest}"
     python = venv / "bin" / "python"
