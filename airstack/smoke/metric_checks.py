@@ -20,8 +20,8 @@ def _label(metric: Published) -> str:
     return f"{metric.name} ({dims})" if dims else metric.name
 
 
-def _summary(received: Counter[Published], limit: int = 8) -> str:
-    names = sorted({_label(m) for m in received})
+def _summary(received: Counter[Published], limit: int = 8, *, dimensions: bool = True) -> str:
+    names = sorted({_label(m) if dimensions else m.name for m in received})
     more = f", and {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more if names else "nothing"
 
@@ -55,7 +55,7 @@ def agent_check(agent: Container, received: Counter[Published], task_airflow: Se
     if not ours:
         other = f" (it received only {_summary(received)})" if received else ""
         return Check(name, False, f"no metric from {', '.join(components) or task} arrived{other}", components)
-    return Check(name, True, f"{sum(ours.values())} received: {_summary(ours)}")
+    return Check(name, True, f"{sum(ours.values())} received: {_summary(ours, dimensions=False)}")
 
 
 def metric_checks(
