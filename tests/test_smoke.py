@@ -22,7 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from airstack.offline import ProgramRun, Resource
 from airstack.program_config import parse_assignments
@@ -133,10 +132,11 @@ def test_only_the_migration_step_names_the_rds_instance_whose_master_login_it_ta
     assert container(plan, "scheduler", "scheduler").depends_on == (("db-migrate", "SUCCESS"),)
 
 
-def test_a_pilot_light_is_refused_in_one_line_that_gives_the_command_which_smokes_it_activated() -> None:
-    console = Console(file=io.StringIO(), width=400)
-    assert run_smoke("dr", console=console) == EXIT_INVALID
-    message = console.file.getvalue().strip()  # type: ignore[attr-defined]
+def test_a_pilot_light_is_refused_in_one_line_that_gives_the_command_which_smokes_it_activated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_smoke("dr") == EXIT_INVALID
+    message = capsys.readouterr().out.strip()
     assert "\n" not in message
     assert message.startswith("stack dr is a pilot-light standby of prod (dr.active is false)")
     command = shlex.split(message.split(": ")[-1])
@@ -794,9 +794,14 @@ def test_a_worker_holding_another_roles_secret_fails_the_check_even_when_its_tas
 
 def test_a_process_environment_is_read_as_it_was_started() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)"], env={"AIRSTACK_PROBE": "a=b", "PATH": os.environ["PATH"]}
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+        env={"AIRSTACK_PROBE": "a=b", "PATH": os.environ["PATH"]},
+        stdout=subprocess.PIPE,
     )
     try:
+        # Running, not still in execve (whose new environment /proc shows only once the new image is set up).
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"up\n"
         assert process_environment(process.pid) == {"AIRSTACK_PROBE": "a=b", "PATH": os.environ["PATH"]}
     finally:
         process.kill()

@@ -78,7 +78,7 @@ def _with_container(run: ProgramRun, service_family: str, extra: dict) -> Progra
     for r in run.resources:
         if r.type == "aws:ecs/taskDefinition:TaskDefinition" and r.inputs.get("family", "").endswith(service_family):
             definitions = [*json.loads(r.inputs["containerDefinitions"]), extra]
-            resources.append(replace(r, inputs={**r.inputs, "containerDefinitions": json.dumps(definitions)}))
+            resources.append(replace(r, wire_inputs={**r.wire_inputs, "containerDefinitions": json.dumps(definitions)}))
         else:
             resources.append(r)
     return replace(run, resources=resources)

@@ -44,7 +44,7 @@ def run_smoke(
             plan = plan_for_smoke(stack, program_dir, parse_assignments(config))
             check_broker(plan)
     except (ConfigError, ProgramConfigError, ProjectError, ProgramError, PlanError) as error:
-        console.print(str(error), markup=False, highlight=False)
+        console.print(str(error), markup=False, highlight=False, soft_wrap=True)  # a one-line message stays one
         return EXIT_INVALID
     return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
 
