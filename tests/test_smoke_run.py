@@ -68,11 +68,28 @@ def test_dev_runs_end_to_end_and_leaves_nothing_behind() -> None:
     assert process.returncode == 0, output[-8000:]
     for check in ("cannot read the metadata database", "admin login", "logs through the API", "stays on",
                   "live log readable", "through the triggerer", "runs its tasks with only its own secrets",
-                  "Celery results reach the result backend", "queues and dead-letter queues empty"):  # fmt: skip
+                  "Celery results reach the result backend", "queues and dead-letter queues empty",
+                  "alarm airstack-dev-scheduler-heartbeat: its metric reaches a CloudWatch",
+                  "worker-ml: its metrics reach its CloudWatch agent"):  # fmt: skip
         assert check in output, f"check {check!r} did not run:\n{output[-5000:]}"
     assert "FAILED" not in output
     assert not Path(run_dir).exists()
     assert left_behind(run_dir) == []
+
+
+ACTIVATED = '{"active":true,"primaryRegion":"eu-west-1","primaryStack":"prod","role":"standby"}'
+
+
+def test_the_activated_standby_runs_end_to_end_on_its_primarys_replicated_secrets() -> None:
+    """dr as after a failover: the secrets it reads are prod's replicas, which dr's own program never creates."""
+    process = smoke("dr", "--config", f"dr={ACTIVATED}")
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output[-8000:]
+    for check in ("admin login", "runs its tasks with only its own secrets",
+                  "alarm airstack-dr-scheduler-heartbeat: its metric reaches a CloudWatch",
+                  "worker-reporting: its metrics reach its CloudWatch agent"):  # fmt: skip
+        assert check in output, f"check {check!r} did not run:\n{output[-5000:]}"
+    assert "FAILED" not in output
 
 
 def test_ctrl_c_while_airflow_starts_stops_everything_and_removes_the_run_directory() -> None:
