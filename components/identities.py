@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.airflow_settings import secret_names
+from components.broker_settings import broker_secret_keys
 from components.common import assume_role_policy, child, policy_document
 from components.config import StackConfig
 from components.grants import GrantTargets, dag_sync_statements, execution_role_statements, task_role_statements
@@ -43,6 +44,7 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
         queue_arns={
             t.queue_name: naming.queue_arn(region, account, naming.queue_name(stack, t.queue_name))
             for t in config.teams
+            if config.broker.type == "sqs"
         },
         secrets_arn_prefix=naming.secret_partial_arn(region, account, naming.secrets_prefix(stack)),
         ecs_tasks_arn=naming.ecs_tasks_arn(region, account, naming.cluster_name(stack)),
@@ -75,7 +77,7 @@ class Identities(pulumi.ComponentResource):
                 policy_arn=f"arn:{partition}:iam::aws:policy/{EXECUTION_ROLE_POLICY}",
                 opts=child(self),
             )
-            keys = sorted(secret_names(spec.role))
+            keys = sorted(secret_names(spec.role) | broker_secret_keys(config, spec.role))
             aws.iam.RolePolicy(
                 f"{service}-execution-secrets",
                 role=execution.id,

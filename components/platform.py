@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.broker import Broker, BrokerArgs, QueueSpec
+from components.broker_redis import RedisBrokerArgs
 from components.bucket_policies import FLOW_LOG_PREFIX
 from components.buckets import Buckets, BucketsArgs
 from components.compute import Compute, ComputeArgs
@@ -96,6 +97,8 @@ class AirflowPlatform(pulumi.ComponentResource):
             ),
             here,
         )
+        # Long enough to undo a mistaken deletion outside dev (FSBP; Secrets Manager allows 7 to 30).
+        recovery_window_days = 30 if protect else 7 if config.environment != "dev" else 0
         self.secrets = Secrets(
             "secrets",
             SecretsArgs(
@@ -103,8 +106,7 @@ class AirflowPlatform(pulumi.ComponentResource):
                 db_address=self.metastore.address,
                 db_port=self.metastore.port,
                 protect=protect,
-                # Long enough to undo a mistaken deletion outside dev (FSBP; Secrets Manager allows 7 to 30).
-                recovery_window_days=30 if protect else 7 if config.environment != "dev" else 0,
+                recovery_window_days=recovery_window_days,
                 tags=tags,
             ),
             here,
@@ -121,10 +123,23 @@ class AirflowPlatform(pulumi.ComponentResource):
                         visibility_timeout_seconds=config.visibility_timeout(t),
                     )
                     for t in config.teams
+                    if config.broker.type == "sqs"
                 ),
                 margin_percent=config.broker.visibility_margin_percent,
                 protect=protect,
                 tags=tags,
+                redis=RedisBrokerArgs(
+                    stack=config.stack,
+                    settings=config.broker.redis,
+                    vpc_id=self.network.vpc_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    log_retention_days=config.logs.retention_days,
+                    recovery_window_days=recovery_window_days,
+                    protect=protect,
+                    tags=tags,
+                )
+                if config.broker.redis is not None and config.broker.type == "redis"
+                else None,
             ),
             here,
         )
@@ -199,7 +214,8 @@ class AirflowPlatform(pulumi.ComponentResource):
                 queues=self.broker.queues,
                 file_system_id=self.dags.file_system_id,
                 access_points=self.dags.access_points,
-                secret_names=self.secrets.names,
+                secret_names={**self.secrets.names, **self.broker.secret_names},
+                broker_security_group_ids=self.broker.client_security_group_ids,
                 execution_roles=self.identities.execution_roles,
                 task_roles=self.identities.task_roles,
                 tags=tags,
@@ -220,11 +236,13 @@ class AirflowPlatform(pulumi.ComponentResource):
             ),
             here,
         )
+        self.broker.alarm(self.monitoring.topic_arn)
         self.outputs: dict[str, pulumi.Input[object]] = {
             **({"uiUrl": self.ingress.url} if self.ingress.url is not None else {}),
             "albDnsName": self.ingress.dns_name,
             "clusterName": self.compute.cluster_name,
             "queueUrls": {q: queue.url for q, queue in self.broker.queues.items()},
+            **({"brokerEndpoint": self.broker.redis.group.primary_endpoint_address} if self.broker.redis else {}),
             "logsBucket": self.buckets.logs.name,
             "dataBucket": self.buckets.data.name,
             "artifactsBucket": self.buckets.artifacts.name,
