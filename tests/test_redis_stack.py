@@ -259,3 +259,17 @@ def test_sqs_stacks_keep_their_broker_resources() -> None:
     assert sorted(r.name for r in run.resources if r.parent == broker.urn) == [
         "broker-analytics", "broker-analytics-dlq", "broker-ml", "broker-ml-dlq",
     ]  # fmt: skip
+
+
+def test_the_images_celery_settings_take_a_redis_worker_as_rendered() -> None:
+    """The image's Celery config module, with exactly a Redis worker's rendered environment (and its secret URL)."""
+    from tests.test_image import load
+
+    [worker] = containers(
+        next(d for d in redis_run("dev").by_type(TASK_DEFINITION) if d.inputs["family"] == "airstack-redis-worker-ml")
+    )
+    env = {**env_of(worker), BROKER_URL_ENV: "rediss://:t@cache:6379/0?ssl_cert_reqs=required"}
+    default = {"broker_transport_options": {"visibility_timeout": 86400}, "task_acks_late": True}
+    config = load("airstack_celery_config").build(default, env)
+    assert config["broker_transport_options"] == {"visibility_timeout": 90000}, "no SQS queues, no region"
+    assert config["imports"] == ("airstack_worker_signals",)
