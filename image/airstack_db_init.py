@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -61,10 +61,33 @@ def parse_url(url: str) -> Database:
     )
 
 
+MAX_IDENTIFIER = 63
+"""PostgreSQL truncates longer names, so a longer role would not be the one the URL logs in as."""
+
+
 def _identifier(name: str) -> str:
-    if not name.replace("_", "").isalnum() or not name[0].isalpha():
-        raise ValueError(f"{name!r} is not a plain identifier")
+    """A role or database name the script creates: plain ASCII letters, digits and underscores only."""
+    plain = name.replace("_", "")
+    if not name or not plain.isascii() or not plain.isalnum() or not name[0].isalpha() or len(name) > MAX_IDENTIFIER:
+        raise ValueError(f"{name!r} is not a plain identifier (ASCII letters, digits, _; at most {MAX_IDENTIFIER})")
     return '"' + name + '"'
+
+
+def _quoted(name: str) -> str:
+    """Any existing role's name, quoted (it may not be one the script would create)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_distinct(metadata: Database, celery: Database, master_user: str) -> None:
+    """Each consumer has its own role and database, and neither is the master: else the isolation would not hold."""
+    if metadata.role == celery.role or metadata.database == celery.database:
+        raise ValueError(
+            f"the metadata database ({metadata.role}@{metadata.database}) and Celery's "
+            f"({celery.role}@{celery.database}) must use different roles and different databases"
+        )
+    for db in (metadata, celery):
+        if db.role == master_user:
+            raise ValueError(f"{db.database}: its role must not be the master user {master_user!r}")
 
 
 def statements(owner: Database, others: list[Database]) -> list[tuple[str, tuple[Any, ...]]]:
@@ -84,13 +107,19 @@ def statements(owner: Database, others: list[Database]) -> list[tuple[str, tuple
     return found
 
 
-def database_statements(db: Database, exists: bool) -> list[str]:
-    """Create (outside a transaction) or take over a database, and keep every other role out of it."""
+def database_statements(db: Database, exists: bool, grantees: Sequence[str] = ()) -> list[str]:
+    """Create (outside a transaction) or take over a database, and keep every other role out of it.
+
+    ``grantees`` are the roles its access list names today (besides PUBLIC): each but the owner loses what it
+    was granted, so a grant made by hand does not outlive the next deployment.
+    """
     name, role = _identifier(db.database), _identifier(db.role)
     first = f"CREATE DATABASE {name} OWNER {role}" if not exists else f"ALTER DATABASE {name} OWNER TO {role}"
+    revokes = [f"REVOKE ALL ON DATABASE {name} FROM {_quoted(g)}" for g in dict.fromkeys(grantees) if g != db.role]
     return [
         first,
         f"REVOKE ALL ON DATABASE {name} FROM PUBLIC",
+        *revokes,
         f"GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {role}",
     ]
 
@@ -147,10 +176,18 @@ def master_credentials(environ: Mapping[str, str], host: str, port: int) -> Mapp
     }
 
 
+GRANTEES = """
+SELECT DISTINCT r.rolname FROM pg_database d, aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee
+WHERE d.datname = %s AND r.rolname <> current_user
+"""
+"""Roles named in a database's access list (PUBLIC is no role; the master keeps what it has)."""
+
+
 def ensure_roles(environ: Mapping[str, str]) -> None:
     metadata = parse_url(environ[METADATA_URL_ENV])
     celery = parse_url(environ[CELERY_URL_ENV])
     master = master_credentials(environ, metadata.host, metadata.port)
+    check_distinct(metadata, celery, str(master["user"]))
     connection = _connect(master, "postgres")
     connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
     with connection.cursor() as cursor:
@@ -158,7 +195,12 @@ def ensure_roles(environ: Mapping[str, str]) -> None:
             cursor.execute(sql, parameters)
         for db in (metadata, celery):
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.database,))
-            for sql in database_statements(db, exists=cursor.fetchone() is not None):
+            exists = cursor.fetchone() is not None
+            grantees: list[str] = []
+            if exists:
+                cursor.execute(GRANTEES, (db.database,))
+                grantees = [row[0] for row in cursor.fetchall()]
+            for sql in database_statements(db, exists, grantees):
                 cursor.execute(sql)
     connection.close()
     for db in (metadata, celery):
@@ -175,24 +217,42 @@ def _airflow(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 def ensure_admin(environ: Mapping[str, str]) -> None:
-    username, password = environ.get(ADMIN_USERNAME_ENV, "admin"), environ[ADMIN_PASSWORD_ENV]
+    """Create the admin user if missing, and give it the password in Secrets Manager (which may have changed).
+
+    ``airflow users create`` exits 0 and changes nothing when the user exists, so unless it says it created the
+    user just now, the password is set again: the secret is the truth, and a rotated one reaches the user on the
+    next deployment. (Each CLI call starts Airflow's web app: the first deployment makes one, later ones two.)
+    """
+    username, password = environ.get(ADMIN_USERNAME_ENV) or "admin", environ[ADMIN_PASSWORD_ENV]
     created = _airflow(
         "users", "create", "--role", "Admin", "--username", username, "--password", password,
         "--email", f"{username}@airstack.invalid", "--firstname", "Airflow", "--lastname", "Admin",
     )  # fmt: skip
-    if created.returncode != 0 and "already exist" not in created.stdout + created.stderr:
-        raise SystemExit(f"airstack-db-init: creating the admin user failed:\n{created.stderr[-2000:]}")
-    if created.returncode != 0:  # the password in Secrets Manager is the truth: keep the user in step with it
-        reset = _airflow("users", "reset-password", "--username", username, "--password", password)
-        if reset.returncode != 0:
-            raise SystemExit(f"airstack-db-init: updating the admin password failed:\n{reset.stderr[-2000:]}")
+    output = created.stdout + created.stderr
+    if created.returncode != 0 and "already exist" not in output:
+        raise SystemExit(f"airstack-db-init: creating the admin user failed:\n{_tail(created)}")
+    if created.returncode == 0 and f'User "{username}" created' in output:
+        return
+    reset = _airflow("users", "reset-password", "--username", username, "--password", password)
+    if reset.returncode != 0:
+        raise SystemExit(f"airstack-db-init: setting the admin password failed:\n{_tail(reset)}")
+
+
+def _tail(done: subprocess.CompletedProcess[str]) -> str:
+    return (done.stdout + done.stderr)[-2000:]
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
-    ensure_roles(environ)
+    """0 once roles, schema and admin user are in place; non-zero (and the reason on stderr) otherwise."""
+    try:
+        ensure_roles(environ)
+    except (KeyError, ValueError) as error:  # a missing variable or a URL the step cannot use: say which
+        print(f"airstack-db-init: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return 2
     print("airstack-db-init: roles and databases in place", flush=True)
     migrated = subprocess.run(["airflow", "db", "migrate"], check=False)
     if migrated.returncode != 0:
+        print(f"airstack-db-init: `airflow db migrate` failed with {migrated.returncode}", file=sys.stderr, flush=True)
         return migrated.returncode
     ensure_admin(environ)
     print("airstack-db-init: metadata migrated, admin user in place", flush=True)

@@ -23,12 +23,14 @@ from pathlib import Path
 import pytest
 
 from airstack.offline import ProgramRun, Resource
+from airstack.smoke.airflow_venv import python_candidates
 from airstack.smoke.brokers import check_broker
 from airstack.smoke.containers import image_files, prepare_root
 from airstack.smoke.deploy import copy, dag_sync, deploy_through, release_zip, s3_event, stage, teams, worker_queues
 from airstack.smoke.differences import (
     DIFFERENCES,
     IMAGE_AIRFLOW_HOME,
+    MASTER_URL_ENV,
     ContainerPlace,
     Site,
     describe,
@@ -37,6 +39,8 @@ from airstack.smoke.differences import (
     rewrite_aliases,
 )
 from airstack.smoke.entrypoint import broker_endpoint
+from airstack.smoke.isolation import database_login, holds_only_its_secrets, logins, process_environment
+from airstack.smoke.migration import admin_login, database_instance
 from airstack.smoke.network import Forwarder, allocate_addresses, free_port, listen
 from airstack.smoke.plan import Container, PlanError, SmokePlan, smoke_plan, split_value_from
 from airstack.smoke.processes import Supervisor, become_subreaper, descendants, interrupts_as_exceptions
@@ -85,12 +89,23 @@ def test_every_secret_a_container_reads_is_a_secret_of_the_stack(stack: str) -> 
             assert ref.value_from.split(":secret:")[1].startswith(secret.name)
 
 
-def test_the_scheduler_task_migrates_first_and_only_its_migration_may_exit() -> None:
-    migrate, scheduler = container(DEV, "scheduler", "db-migrate"), container(DEV, "scheduler", "scheduler")
-    assert migrate.migrates_database
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_migration_step_names_the_rds_instance_whose_master_login_it_takes(stack: str) -> None:
+    plan = smoke_plan(planned(stack))
+    assert [c.key for c in plan.master_login_containers()] == ["scheduler/db-migrate"]
+    migrate = container(plan, "scheduler", "db-migrate")
+    assert plan.master_login(migrate) == plan.databases[0]
+    assert database_instance(plan) == plan.databases[0]
     assert not migrate.essential
-    assert scheduler.depends_on == (("db-migrate", "SUCCESS"),)
-    assert [c.key for c in DEV.containers if c.migrates_database] == ["scheduler/db-migrate"]
+    assert container(plan, "scheduler", "scheduler").depends_on == (("db-migrate", "SUCCESS"),)
+
+
+def test_a_stack_whose_migration_step_names_no_instance_is_refused() -> None:
+    unnamed = replace(DEV, databases=(replace(DEV.databases[0], identifier="another-instance"),))
+    with pytest.raises(PlanError, match="without the migration step"):
+        database_instance(unnamed)
+    with pytest.raises(PlanError, match="one RDS instance"):
+        database_instance(replace(DEV, databases=()))
 
 
 def test_queues_keep_their_visibility_timeout_and_dead_letter_target() -> None:
@@ -109,7 +124,15 @@ def test_buckets_and_database_come_from_their_resources() -> None:
     bucket = logs["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"].removeprefix("s3://").split("/")[0]
     assert bucket in DEV.buckets
     assert len(DEV.buckets) == 2
-    assert DEV.database_engine_versions == ("16.6",)
+    instance = DEV.databases[0]
+    rds = of_type(planned("dev"), "aws:rds/instance:Instance")[0].inputs
+    assert (instance.identifier, instance.db_name, instance.master_username, instance.port) == (
+        rds["identifier"],
+        rds["dbName"],
+        rds["username"],
+        int(rds["port"]),
+    )
+    assert DEV.database_engine_versions == (rds["engineVersion"],)
 
 
 def _resource(typ: str, name: str, inputs: dict, outputs: dict | None = None) -> Resource:
@@ -228,11 +251,15 @@ def local_of(c: Container, secrets: dict[str, str] | None = None) -> dict[str, s
     return local_environment(c, secrets or {}, place_of(c), SITE, PREFIXES).environment
 
 
+MASTER_URL = "postgresql://airstack_admin:m@127.0.0.1:6543/postgres?sslmode=require"
+
+
 @pytest.mark.parametrize("key", [c.key for c in DEV.containers])
 def test_a_container_gets_its_definition_and_only_listed_differences(key: str) -> None:
     c = next(x for x in DEV.containers if x.key == key)
     secrets = {ref.variable: f"value-of-{ref.variable}" for ref in c.secrets}
-    local = local_environment(c, secrets, place_of(c), SITE, PREFIXES)
+    master = MASTER_URL if DEV.master_login(c) else None
+    local = local_environment(c, secrets, place_of(c), SITE, PREFIXES, master_url=master)
     changed = {change.variable for change in local.changes}
     rendered = {**c.environment, **secrets}
     assert {k: v for k, v in local.environment.items() if k not in changed} == {
@@ -242,8 +269,22 @@ def test_a_container_gets_its_definition_and_only_listed_differences(key: str) -
     assert all(change.rendered == rendered.get(change.variable) for change in local.changes)
     listed = {d.key for d in DIFFERENCES}
     assert {change.difference for change in local.changes} <= listed
-    # Every secret it gets is one of its own.
+    # Every secret it gets is one of its own; only the migration step gets the master login.
     assert {k for k, v in local.environment.items() if v.startswith("value-of-")} == set(secrets)
+    assert (local.environment.get(MASTER_URL_ENV) == MASTER_URL) == (c.key == "scheduler/db-migrate")
+    assert (MASTER_URL_ENV in local.environment) == (c.key == "scheduler/db-migrate")
+
+
+def test_paths_in_a_command_point_into_the_containers_own_root() -> None:
+    migrate = container(DEV, "scheduler", "db-migrate")
+    assert migrate.command == ("python", "/opt/airflow/config/airstack_db_init.py")
+    local = local_environment(migrate, {}, place_of(migrate), SITE, PREFIXES)
+    assert local.command == (
+        "python",
+        "/run/containers/scheduler/db-migrate/root/opt/airflow/config/airstack_db_init.py",
+    )
+    wait = container(DEV, "api-server", "wait-for-migrations")
+    assert local_environment(wait, {}, place_of(wait), SITE, PREFIXES).command == wait.command
 
 
 def test_service_connect_and_the_api_server_point_at_local_addresses() -> None:
@@ -254,7 +295,7 @@ def test_service_connect_and_the_api_server_point_at_local_addresses() -> None:
     assert worker["AIRSTACK_SMOKE_TASK_ADDRESS"] == "127.9.9.9"
     assert worker["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
     assert worker["AWS_REGION"] == "eu-west-1"
-    api = local_of(container(DEV, "api-server"))
+    api = local_of(container(DEV, "api-server", "api-server"))
     assert (api["AIRFLOW__API__HOST"], api["AIRFLOW__API__PORT"]) == ("127.0.0.1", "4100")
     assert api["AIRFLOW__API__BASE_URL"] == "http://127.0.0.1:4000/"
     assert "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT" not in api, "the api-server keeps asking workers on 8793"
@@ -272,15 +313,15 @@ def test_dag_paths_point_at_the_mounted_volume_or_the_containers_own_root() -> N
     env = local_of(worker)
     volume = f"/run/volumes/{worker.mounts[0].volume}"
     bundles = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
-    assert bundles[0]["kwargs"]["path"] == volume
+    assert bundles[0]["kwargs"]["path"] == f"{volume}/current"  # the release the deployment function switched to
     queues = json.loads(env["AIRSTACK_QUEUE_BY_DAG_DIRECTORY"])
     # Its own team's directory is its mount; the other's is where the cloud has nothing either.
     assert queues[volume] == "ml"
     assert queues["/run/containers/worker-ml/worker/root/opt/airflow/dags/analytics"] == "analytics"
     assert env["AIRFLOW_HOME"] == "/run/containers/worker-ml/worker/root/opt/airflow"
-    processor = local_of(container(DEV, "dag-processor"))
+    processor = local_of(container(DEV, "dag-processor", "dag-processor"))
     assert set(json.loads(processor["AIRSTACK_QUEUE_BY_DAG_DIRECTORY"])) == {
-        f"/run/volumes/{m.volume}" for m in container(DEV, "dag-processor").mounts
+        f"/run/volumes/{m.volume}" for m in container(DEV, "dag-processor", "dag-processor").mounts
     }
 
 
@@ -296,20 +337,20 @@ def test_the_printed_list_names_every_difference_with_this_runs_values() -> None
 # ------------------------------------------------------------------------------------------ secrets
 
 
-def test_database_urls_are_rebuilt_for_the_local_server_keeping_user_database_and_options() -> None:
+def test_database_urls_are_rebuilt_for_the_local_server_keeping_role_database_and_options() -> None:
     stand_ins = generate(DEV.secrets, "127.0.0.1", 6543)
     url = stand_ins.values["airstack/dev/internal/sql-alchemy-conn"]
     result = stand_ins.values["airstack/dev/internal/celery-result-backend"]
-    password = stand_ins.passwords["airflow"]
-    assert url == f"postgresql+psycopg2://airflow:{password}@127.0.0.1:6543/airflow?sslmode=require"
-    assert result == f"db+{url}"
-    assert list(stand_ins.databases) == [("airflow", "airflow")]
+    airflow, celery = stand_ins.passwords["airflow"], stand_ins.passwords["celery"]
+    assert url == f"postgresql+psycopg2://airflow:{airflow}@127.0.0.1:6543/airflow?sslmode=require"
+    assert result == f"db+postgresql+psycopg2://celery:{celery}@127.0.0.1:6543/celery?sslmode=require"
+    assert airflow != celery
     planned_values = {s.name: s.value for s in DEV.secrets}
     for name, value in stand_ins.values.items():
         assert value != planned_values[name]
     assert is_fernet_key(stand_ins.values["airstack/dev/internal/fernet-key"])
     assert len(base64.urlsafe_b64decode(stand_ins.values["airstack/dev/internal/fernet-key"])) == 32
-    assert len(stand_ins.values["airstack/dev/internal/jwt-secret"]) == 64
+    assert len(stand_ins.values["airstack/dev/internal/jwt-signing-key"]) == 64
 
 
 def test_other_secrets_keep_their_shape() -> None:
@@ -548,24 +589,58 @@ def test_the_entrypoint_skips_the_broker_check_where_the_image_does() -> None:
     assert broker_endpoint("redis://cache") == ("redis", "cache", 6379)
 
 
-def test_the_entrypoint_runs_without_airstack(tmp_path: Path) -> None:
+STUB_AIRFLOW = """#!/bin/sh
+echo "airflow $*" >> "$STUB_CALLS"
+exit "${STUB_EXIT:-0}"
+"""
+
+
+def entrypoint(tmp_path: Path, *command: str, **environment: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The entrypoint run in isolation (no airstack on its path) with an `airflow` stub recording its calls."""
+    stub = tmp_path / "bin" / "airflow"
+    stub.parent.mkdir(exist_ok=True)
+    stub.write_text(STUB_AIRFLOW)
+    stub.chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.write_text("")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            str(PROJECT_ROOT / "airstack" / "smoke" / "entrypoint.py"),
-            "python",
-            "-c",
-            "print('ran')",
-        ],
-        env={"PATH": f"{tmp_path}:{os.environ['PATH']}", "CONNECTION_CHECK_MAX_COUNT": "0"},
+        [sys.executable, "-I", str(PROJECT_ROOT / "airstack" / "smoke" / "entrypoint.py"), *command],
+        env={"PATH": f"{stub.parent}:{Path(sys.executable).parent}:/usr/bin:/bin", "STUB_CALLS": str(calls),
+             "CONNECTION_CHECK_SLEEP_TIME": "0", **environment},
         capture_output=True,
         text=True,
         check=False,
         cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ran"
+    )  # fmt: skip
+    return done, calls.read_text().splitlines()
+
+
+def test_python_and_bash_commands_run_as_the_image_runs_them_without_a_database_check_when_told(
+    tmp_path: Path,
+) -> None:
+    """CONNECTION_CHECK_MAX_COUNT=0 (the migration step, wait-for-migrations): straight to `python`/`bash`."""
+    done, calls = entrypoint(tmp_path, "python", "-c", "import sys; print('ran', sys.argv[1:])", "x",
+                             CONNECTION_CHECK_MAX_COUNT="0")  # fmt: skip
+    assert (done.returncode, done.stdout.strip(), calls) == (0, "ran ['x']", []), done.stderr
+    done, calls = entrypoint(tmp_path, "bash", "-c", "echo from-bash; exit 3", CONNECTION_CHECK_MAX_COUNT="0")
+    assert (done.returncode, done.stdout.strip(), calls) == (3, "from-bash", [])
+
+
+def test_without_the_setting_the_database_is_checked_first_even_for_python_and_bash(tmp_path: Path) -> None:
+    """The image checks the database before `python`/`bash` too; an empty setting means its default (20)."""
+    for setting in ({}, {"CONNECTION_CHECK_MAX_COUNT": ""}, {"CONNECTION_CHECK_MAX_COUNT": "2"}):
+        done, calls = entrypoint(tmp_path, "bash", "-c", "echo ok", **setting)
+        assert (done.returncode, done.stdout.strip(), calls) == (0, "ok", ["airflow db check"]), done.stderr
+    done, calls = entrypoint(tmp_path, "airflow", "version")
+    assert calls == ["airflow db check", "airflow version"]
+
+
+def test_a_failing_database_check_is_retried_as_often_as_set_then_stops_the_container(tmp_path: Path) -> None:
+    done, calls = entrypoint(tmp_path, "python", "-c", "print('never')", CONNECTION_CHECK_MAX_COUNT="3", STUB_EXIT="1")
+    assert done.returncode == 1
+    assert calls == ["airflow db check"] * 3
+    assert "Maximum number of retries (3) reached" in done.stdout
+    assert "never" not in done.stdout
 
 
 def test_a_task_counts_as_executed_by_the_worker_whose_output_shows_that_exact_instance() -> None:
@@ -609,3 +684,64 @@ def test_a_failed_tasks_reason_is_the_last_error_its_log_shows() -> None:
     assert last_error(rendered) == "Task failed (KeyError: 'x')"
     assert last_error("plain\nValueError: bad\nmore") == "ValueError: bad"
     assert last_error('{"event": "fine", "level": "info"}') == ""
+
+
+# ------------------------------------------------------------------------------- isolation, migration step
+
+
+def test_database_logins_are_read_from_the_urls_a_container_holds() -> None:
+    env = {
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+postgresql+psycopg2://celery:p%40w@127.0.0.1:5/celery?sslmode=require",
+        "AIRFLOW__CELERY__BROKER_URL": "sqs://",
+        "AIRFLOW__API__SECRET_KEY": "not-a-url",
+    }
+    assert [(x.variable, x.role, x.password, x.database) for x in logins(env)] == [
+        ("AIRFLOW__CELERY__RESULT_BACKEND", "celery", "p@w", "celery")
+    ]
+    assert database_login("X", "redis://:token@cache:6379/0") is None
+
+
+def test_a_worker_holding_another_roles_secret_fails_the_check_even_when_its_tasks_succeed() -> None:
+    others = {"airstack/dev/internal/fernet-key": "a" * 44, "the airflow role's password": "airflow-password"}
+    clean = holds_only_its_secrets("w", ["AIRFLOW__API__SECRET_KEY"], {"AIRFLOW__API__SECRET_KEY": "k"}, others, 4, 0)
+    assert clean.ok
+    assert clean.detail == "secrets: AIRFLOW__API__SECRET_KEY; 4 task(s) succeeded on it"
+    leaked = holds_only_its_secrets("w", [], {"X": "postgresql://airflow:airflow-password@h/airflow"}, others, 4, 0)
+    assert not leaked.ok
+    assert "ALSO holds: the airflow role's password" in leaked.detail
+    assert not holds_only_its_secrets("w", [], {}, others, 0, 2).ok, "no task succeeded on it: nothing shown"
+    assert not holds_only_its_secrets("w", [], None, others, 4, 0).ok
+
+
+def test_a_process_environment_is_read_as_it_was_started() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], env={"AIRSTACK_PROBE": "a=b", "PATH": os.environ["PATH"]}
+    )
+    try:
+        assert process_environment(process.pid) == {"AIRSTACK_PROBE": "a=b", "PATH": os.environ["PATH"]}
+    finally:
+        process.kill()
+        process.wait()
+    assert process_environment(process.pid) is None
+
+
+def test_the_admin_is_the_one_the_migration_step_keeps() -> None:
+    assert admin_login([{}, {"AIRSTACK_ADMIN_PASSWORD": "pw"}]) == ("admin", "pw")
+    assert admin_login([{"AIRSTACK_ADMIN_USERNAME": "ops", "AIRSTACK_ADMIN_PASSWORD": "pw"}]) == ("ops", "pw")
+    with pytest.raises(PlanError, match="no AIRSTACK_ADMIN_PASSWORD"):
+        admin_login([{"AIRSTACK_ADMIN_USERNAME": "ops"}])
+
+
+def test_the_images_python_is_looked_for_where_ci_looks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for version in ("3.12.1", "3.12.10", "3.12.9", "3.13.0"):
+        (tmp_path / "versions" / version / "bin").mkdir(parents=True)
+        (tmp_path / "versions" / version / "bin" / f"python{version[:4]}").touch()
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert python_candidates("3.12") == [
+        str(tmp_path / "versions/3.12.10/bin/python3.12"),
+        str(tmp_path / "versions/3.12.9/bin/python3.12"),
+        str(tmp_path / "versions/3.12.1/bin/python3.12"),
+        "/usr/local/bin/python3.12",
+        "/usr/bin/python3.12",
+    ]

@@ -1,3 +1,3 @@
-from airstack.smoke.run import main
+from airstack.smoke.command import main
 
 raise SystemExit(main())

@@ -41,14 +41,6 @@ def image_python(dockerfile: Path = DOCKERFILE) -> str | None:
     return match.group(1) if match else None
 
 
-def pinned(requirements: Path, package: str) -> str | None:
-    for line in requirements.read_text().splitlines():
-        name, _, version = line.partition("==")
-        if name.strip().lower() == package:
-            return version.split(";")[0].strip()
-    return None
-
-
 def uv_command() -> list[str]:
     """uv, as installed: on PATH, or as a module of this interpreter or of the system's python3."""
     if found := shutil.which("uv"):
@@ -62,9 +54,37 @@ def uv_command() -> list[str]:
     raise VenvError("the smoke builds Airflow's venv with uv: install it (`python3 -m pip install uv`)")
 
 
+def _numbers(path: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", path))
+
+
+def python_candidates(version: str) -> list[str]:
+    """Where an interpreter of ``version`` (``3.12``) may be: on PATH, pyenv's versions, the usual prefixes."""
+    found = [shutil.which(f"python{version}") or ""]
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found += sorted((str(p) for p in pyenv.glob(f"{version}*/bin/python{version}")), key=_numbers, reverse=True)
+    found += [f"/usr/local/bin/python{version}", f"/usr/bin/python{version}"]
+    return [c for c in dict.fromkeys(found) if c]
+
+
+def _is_version(interpreter: str, version: str) -> bool:
+    """Whether it runs and is that version (a pyenv shim of a version not selected fails to run)."""
+    check = f"import sys; assert '%d.%d' % sys.version_info[:2] == {version!r}"
+    try:
+        return subprocess.run([interpreter, "-c", check], capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
 def find_python(uv: list[str], wanted: str | None) -> tuple[str, str]:
-    """(interpreter, version): the image's Python if this machine has it, else the one running airstack."""
+    """(interpreter, version): the image's Python if this machine has it, else the one running airstack.
+
+    Looked for where .ci/run looks, then through uv (which does not download one here).
+    """
     if wanted:
+        for candidate in python_candidates(wanted):
+            if Path(candidate).is_file() and _is_version(candidate, wanted):
+                return candidate, wanted
         done = subprocess.run(
             [*uv, "python", "find", "--no-python-downloads", wanted], capture_output=True, text=True, check=False
         )

@@ -331,21 +331,34 @@ class Checker:
             place.worker,
         )
         deferred = states.get("deferred", {})
-        seen = record.seen_states.get("deferred", set())
-        try:
-            text = self.api.log(record.dag_id, record.run_id, "deferred", int(deferred.get("try_number") or 1))
-        except (ApiError, OSError) as error:
-            text = str(error)
-        fired, resumed = "Trigger fired event" in text, "resumed after the triggerer" in text
+        seen = "deferred" in record.seen_states.get("deferred", set())
+        # The worker uploads the log again once the task resumed, a few seconds after it shows success.
+        text = self._wait(lambda: self._resumed_log(record, deferred), LOG_UPLOAD_TIMEOUT, interval=2) or self._log(
+            record, deferred
+        )
+        deferring, fired = "deferring to the triggerer" in text, "Trigger fired event" in text
+        resumed = "resumed after the triggerer" in text
         hosts_ok = not record.triggerer_hosts or record.triggerer_hosts == {self.triggerer_address}
         self.add(
             f"{record.dag_id}: deferred task completed through the triggerer",
-            deferred.get("state") == "success" and "deferred" in seen and fired and resumed and hosts_ok,
-            f"final state {deferred.get('state')}, deferred seen: {'deferred' in seen}, trigger fired (its log): "
-            f"{fired}, resumed on the worker: {resumed}, triggerer hosts {sorted(record.triggerer_hosts)}",
+            deferred.get("state") == "success" and (seen or deferring) and fired and resumed and hosts_ok,
+            f"final state {deferred.get('state')}, deferred (seen / in its log): {seen} / {deferring}, trigger "
+            f"fired (its log): {fired}, resumed on the worker: {resumed}, triggerer hosts "
+            f"{sorted(record.triggerer_hosts)}",
             self.triggerer or "",
             place.worker,
         )
+
+    def _log(self, record: RunRecord, ti: Mapping[str, Any]) -> str:
+        try:
+            return self.api.log(record.dag_id, record.run_id, str(ti.get("task_id", "deferred")),
+                                int(ti.get("try_number") or 1))  # fmt: skip
+        except (ApiError, OSError) as error:
+            return str(error)
+
+    def _resumed_log(self, record: RunRecord, ti: Mapping[str, Any]) -> str | None:
+        text = self._log(record, ti)
+        return text if "resumed after the triggerer" in text else None
 
     def queues_empty(self) -> None:
         depths: Mapping[str, int] = {}

@@ -1,8 +1,10 @@
 """Every container of the stack as a local process: its files, its environment, and ECS's start order.
 
-Within a task, a container starts when its ``dependsOn`` conditions hold (START, COMPLETE, SUCCESS, HEALTHY),
-as ECS does. Across tasks, the smoke starts the tasks that migrate the database first and the others once the
-migration succeeded (ECS starts them all at once and replaces those that fail meanwhile: a listed difference).
+Every task starts at once, as ECS starts a stack's services; within a task, a container starts when its
+``dependsOn`` conditions hold (START, COMPLETE, SUCCESS, HEALTHY), as ECS does. The order across tasks is the
+stack's own: the migration step runs before the scheduler in its task, and the other tasks' containers wait
+for the migrated schema through their own ``dependsOn`` (ECS would replace a task whose dependency fails; the
+smoke reports it: a listed difference).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import shlex
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -89,7 +91,6 @@ class Fleet:
     supervisor: Supervisor
     python: Path
     on_start: Callable[[Launch], None] = lambda _launch: None
-    released: set[str] = field(default_factory=set)
 
     def _condition_met(self, launch: Launch, dependency: str, condition: str) -> bool:
         other = self.launches.get(f"{launch.container.task}/{dependency}")
@@ -107,23 +108,11 @@ class Fleet:
             return other.ready
         raise PlanError(f"{launch.container.key}: dependsOn condition {condition!r} is unknown")
 
-    def _migrations(self) -> list[Launch]:
-        return [launch for launch in self.launches.values() if launch.container.migrates_database]
-
     def tick(self) -> None:
-        """Start what may start now; raise ContainerError when an essential container has exited."""
-        migrations = self._migrations()
-        migrating_tasks = {m.container.task for m in migrations}
-        migrated = all(m.exit_code == 0 for m in migrations)
-        for m in migrations:
-            if m.exit_code not in (None, 0):
-                raise ContainerError(m, f"{m.name} (the database migration) exited with {m.exit_code}")
-        for task in self.plan.tasks:
-            if task.service in migrating_tasks or migrated:
-                self.released.add(task.service)
+        """Start what may start now; ContainerError when an essential container or a needed dependency failed."""
         for launch in self.launches.values():
             container = launch.container
-            if launch.process is None and container.task in self.released:
+            if launch.process is None:
                 if all(self._condition_met(launch, name, condition) for name, condition in container.depends_on):
                     self._start(launch)
             elif launch.process is not None and launch.exit_code is not None and container.essential:
@@ -133,7 +122,7 @@ class Fleet:
         env = launch.environment.environment
         launch.process = self.supervisor.start(
             launch.name,
-            [str(self.python), str(ENTRYPOINT), *launch.container.command],
+            [str(self.python), str(ENTRYPOINT), *launch.environment.command],
             env,
             cwd=launch.cwd,
             stop_timeout=launch.container.stop_timeout,

@@ -22,6 +22,8 @@ IMAGE_USER_HOME = "/home/airflow"
 ADDRESS_MODULE = "airstack_smoke_address"
 """The module (put on PYTHONPATH) whose ``task_address`` returns the task's loopback address."""
 ADDRESS_ENV = "AIRSTACK_SMOKE_TASK_ADDRESS"
+MASTER_URL_ENV = "AIRSTACK_DB_MASTER_URL"
+"""Where the migration step (image/airstack_db_init.py) takes the master login from when there is no RDS."""
 DUMMY_ACCESS_KEY = "AKIAAIRSTACKSMOKE000"
 DUMMY_SECRET_KEY = "airstack-smoke-not-a-secret"
 
@@ -86,12 +88,20 @@ DIFFERENCES: tuple[Difference, ...] = (
         "secrets",
         "ECS resolves each container's `secrets` from Secrets Manager at task start",
         "the same valueFrom resolved from moto's Secrets Manager, holding generated values; database URLs "
-        "rebuilt for the local PostgreSQL (host, port, password; user, database and options kept)",
+        "rebuilt for the local PostgreSQL (host, port, a generated password; role, database and options kept)",
     ),
     Difference(
         "database",
-        "RDS PostgreSQL {engine}, TLS",
-        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate and fsync off",
+        "RDS PostgreSQL {engine}, TLS; a new instance holds its master user and its database {db_name}",
+        "PostgreSQL {postgres} on 127.0.0.1:{database_port} with a throw-away self-signed certificate and fsync "
+        "off; it starts as RDS does, with only the master role {master} and the database {db_name} it owns",
+    ),
+    Difference(
+        "database-master",
+        "the migration step ({migration}) reads the master login from RDS: DescribeDBInstances -> the managed "
+        "master secret; the master is in rds_superuser (CREATEROLE, CREATEDB), no superuser",
+        "the local role {master}, LOGIN CREATEROLE CREATEDB and no superuser either (without rds_superuser's "
+        f"other grants), in {MASTER_URL_ENV}: given to that container only",
     ),
     Difference(
         "service-connect",
@@ -119,7 +129,8 @@ DIFFERENCES: tuple[Difference, ...] = (
         "filesystem",
         f"{IMAGE_AIRFLOW_HOME} of the image; EFS access points mounted read-only",
         "each container's files under {run_dir}/containers/<service>/<container>/, and paths in its "
-        "environment rewritten to match (AIRFLOW_HOME, HOME, TMPDIR for its /tmp); a mounted access point is a "
+        "environment and command rewritten to match (AIRFLOW_HOME, HOME, TMPDIR for its /tmp); a mounted access "
+        "point is a "
         "directory shared by the containers that mount it (read-only not enforced)",
     ),
     Difference(
@@ -131,18 +142,20 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "entrypoint",
         "dumb-init and the official image's /entrypoint",
-        "airstack/smoke/entrypoint.py does the entrypoint's steps (db check, _AIRFLOW_DB_MIGRATE, "
-        "_AIRFLOW_WWW_USER_*, broker check, exec airflow); it reads the executor and broker URL from the "
-        "environment instead of `airflow config get-value`, sets no LD_PRELOAD and refuses "
-        "_PIP_ADDITIONAL_REQUIREMENTS; a stop signals the process group, or only the main process where "
-        "DUMB_INIT_SETSID=0, then kills after stopTimeout",
+        "airstack/smoke/entrypoint.py does the entrypoint's steps (`airflow db check` unless "
+        "CONNECTION_CHECK_MAX_COUNT=0, _AIRFLOW_DB_MIGRATE, _AIRFLOW_WWW_USER_*, exec of `bash`/`python` "
+        "commands, broker check, exec airflow); it reads the executor and broker URL from the environment "
+        "instead of `airflow config get-value`, sets no LD_PRELOAD and refuses _PIP_ADDITIONAL_REQUIREMENTS; a "
+        "stop signals the process group, or only the main process where DUMB_INIT_SETSID=0, then kills after "
+        "stopTimeout",
     ),
     Difference("user", "user 50000, group 0", "the user running the smoke"),
     Difference(
         "scheduling",
         "ECS runs each service at its desired count, replaces failed tasks, scales workers and hibernates",
-        "one task per service whatever its desired count; services start once the migrating container "
-        "succeeded; an essential container that exits fails the smoke",
+        "one task per service whatever its desired count; every task starts at once and its containers in "
+        "their dependsOn order, as on ECS; an essential container that exits, or a dependency that fails, "
+        "fails the smoke instead of being retried",
     ),
     Difference(
         "dag-deployment",
@@ -220,6 +233,8 @@ class Change:
 class LocalEnvironment:
     environment: dict[str, str]
     changes: tuple[Change, ...]
+    command: tuple[str, ...] = ()
+    """The container's command with the same path and alias rewriting as its environment."""
 
 
 def image_environment(place: ContainerPlace, site: Site) -> dict[str, str]:
@@ -278,11 +293,13 @@ def local_environment(
     place: ContainerPlace,
     site: Site,
     path_prefixes: list[str],
+    master_url: str | None = None,
 ) -> LocalEnvironment:
     """The container's environment locally: its definition's, plus exactly the changes ``DIFFERENCES`` lists.
 
     ``secrets`` are the container's ``secrets`` as resolved from the stand-in Secrets Manager; ``path_prefixes``
-    are the container paths that name files (the image's AIRFLOW_HOME and every mount point of the stack).
+    are the container paths that name files (the image's AIRFLOW_HOME and every mount point of the stack);
+    ``master_url`` is the local master login, for the one container that fetches RDS's master login itself.
     """
     rendered = {**container.environment, **secrets}
     env: dict[str, str] = {}
@@ -323,7 +340,12 @@ def local_environment(
             put("AIRFLOW__API__HOST", "127.0.0.1", "api-server-bind")
     if "AIRFLOW__API__BASE_URL" in env:
         put("AIRFLOW__API__BASE_URL", site.api_url.rstrip("/") + "/", "api-server-bind")
-    return LocalEnvironment(env, tuple(changes))
+    if master_url is not None:
+        put(MASTER_URL_ENV, master_url, "database-master")
+    command = tuple(
+        rewrite_aliases(rewrite_paths(a, path_prefixes, place, mounts), site.aliases) for a in container.command
+    )
+    return LocalEnvironment(env, tuple(changes), command)
 
 
 def public_url(url: str) -> str:

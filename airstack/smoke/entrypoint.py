@@ -2,9 +2,11 @@
 
 Kept free of airstack imports (the Airflow venv has none of airstack's packages). Run as
 ``<airflow python> entrypoint.py <container command...>``; like the image's ``/entrypoint`` it checks the
-database, migrates when ``_AIRFLOW_DB_MIGRATE`` (or the deprecated ``_AIRFLOW_DB_UPGRADE``) is set, creates the
-admin user when ``_AIRFLOW_WWW_USER_CREATE`` is set, waits for the Celery broker before ``scheduler`` and
-``celery`` commands, and then becomes ``airflow <command>``.
+database with ``airflow db check`` (``CONNECTION_CHECK_MAX_COUNT`` tries, none when it is 0), migrates when
+``_AIRFLOW_DB_MIGRATE`` (or the deprecated ``_AIRFLOW_DB_UPGRADE``) is set, creates the admin user when
+``_AIRFLOW_WWW_USER_CREATE`` is set, then becomes ``bash ...`` or ``python ...`` when the command starts with
+either (after the database check, as the image does), else waits for the Celery broker before ``scheduler`` and
+``celery`` commands and becomes ``airflow <command>``.
 
 Where it differs (also listed in airstack.smoke.differences): the executor and broker URL are read from the
 environment when set there (the image asks ``airflow config get-value``: the same value when Airflow is
@@ -25,8 +27,9 @@ DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "redis": 6379, 
 
 
 def _checks() -> tuple[int, float]:
-    return int(os.environ.get("CONNECTION_CHECK_MAX_COUNT", "20")), float(
-        os.environ.get("CONNECTION_CHECK_SLEEP_TIME", "3")
+    """(tries, pause) of the connection checks: the image's ``${VAR:=default}`` also replaces an empty value."""
+    return int(os.environ.get("CONNECTION_CHECK_MAX_COUNT") or "20"), float(
+        os.environ.get("CONNECTION_CHECK_SLEEP_TIME") or "3"
     )
 
 
@@ -112,6 +115,10 @@ def create_www_user() -> None:
     )  # fmt: skip
 
 
+def _bash() -> str:
+    return "/bin/bash" if os.path.exists("/bin/bash") else "bash"
+
+
 def main(argv: list[str]) -> None:
     os.environ.pop("PIP_USER", None)
     os.umask(0o002)
@@ -130,10 +137,12 @@ def main(argv: list[str]) -> None:
         print("ERROR! The smoke runs the pinned image: _PIP_ADDITIONAL_REQUIREMENTS is not replicated")
         sys.exit(1)
     command = list(argv)
+    sys.stdout.flush()
+    # The image runs `exec /bin/bash "$@"` and `exec python "$@"`: the python first on PATH (the image's).
     if command[:1] == ["bash"]:
-        os.execvp("bash", ["bash", *command[1:]])
+        os.execvp(_bash(), ["bash", *command[1:]])
     if command[:1] == ["python"]:
-        os.execvp(sys.executable, [sys.executable, *command[1:]])
+        os.execvp("python", ["python", *command[1:]])
     if command[:1] == ["airflow"]:
         command = command[1:]
     if command[:1] in (["scheduler"], ["celery"]) and checks > 0:

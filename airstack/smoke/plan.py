@@ -71,11 +71,6 @@ class Container:
     def key(self) -> str:
         return f"{self.task}/{self.name}"
 
-    @property
-    def migrates_database(self) -> bool:
-        """The official image's entrypoint migrates when either variable is set to anything non-empty."""
-        return bool(self.environment.get("_AIRFLOW_DB_MIGRATE") or self.environment.get("_AIRFLOW_DB_UPGRADE"))
-
 
 @dataclass(frozen=True)
 class ClientAlias:
@@ -127,6 +122,19 @@ class Function:
 
 
 @dataclass(frozen=True)
+class DatabaseInstance:
+    """An RDS instance of the stack, as far as the local server stands in for it."""
+
+    identifier: str
+    db_name: str | None
+    """The database RDS creates with the instance (owned by the master user)."""
+    master_username: str
+    engine_version: str
+    address: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True)
 class SmokePlan:
     stack: str
     region: str
@@ -135,14 +143,29 @@ class SmokePlan:
     queues: tuple[Queue, ...]
     buckets: tuple[str, ...]
     secrets: tuple[Secret, ...]
-    database_hosts: tuple[str, ...] = field(default_factory=tuple)
-    """Addresses of the stack's database instances, as its URLs name them."""
-    database_engine_versions: tuple[str, ...] = field(default_factory=tuple)
+    databases: tuple[DatabaseInstance, ...] = field(default_factory=tuple)
     functions: tuple[Function, ...] = field(default_factory=tuple)
 
     @property
     def containers(self) -> list[Container]:
         return [c for t in self.tasks for c in t.containers]
+
+    @property
+    def database_engine_versions(self) -> tuple[str, ...]:
+        return tuple(d.engine_version for d in self.databases)
+
+    def master_login(self, container: Container) -> DatabaseInstance | None:
+        """The RDS instance whose master login this container fetches itself, if any.
+
+        Only the migration step may use the master login, and it is told which instance to ask RDS about
+        (``DescribeDBInstances`` -> the managed secret): a container whose environment names an instance of the
+        stack by its identifier is that step. Nothing else in a container definition holds a bare identifier.
+        """
+        named = set(container.environment.values())
+        return next((d for d in self.databases if d.identifier in named), None)
+
+    def master_login_containers(self) -> list[Container]:
+        return [c for c in self.containers if self.master_login(c) is not None]
 
     def queue_by_arn(self, arn: str) -> Queue | None:
         return next((q for q in self.queues if q.arn == arn), None)
@@ -329,6 +352,18 @@ def _secrets(run: ProgramRun) -> tuple[Secret, ...]:
     return tuple(secrets)
 
 
+def _database(resource: Resource) -> DatabaseInstance:
+    return DatabaseInstance(
+        identifier=str(_value(resource, "identifier") or resource.name),
+        db_name=str(resource.inputs["dbName"]) if resource.inputs.get("dbName") else None,
+        # RDS's default master user name when the program names none.
+        master_username=str(resource.inputs.get("username") or "postgres"),
+        engine_version=str(resource.inputs.get("engineVersion", "")),
+        address=str(resource.outputs["address"]) if resource.outputs.get("address") else None,
+        port=_number(resource.inputs.get("port")),
+    )
+
+
 def _functions(run: ProgramRun, roots: Mapping[str, str]) -> tuple[Function, ...]:
     functions = []
     for resource in run.by_type(FUNCTION):
@@ -372,7 +407,6 @@ def smoke_plan(run: ProgramRun) -> SmokePlan:
         )
     if not tasks:
         raise PlanError(f"stack {run.stack} has no ECS service to run")
-    databases = run.by_type(DB_INSTANCE)
     return SmokePlan(
         stack=run.stack,
         region=region,
@@ -381,7 +415,6 @@ def smoke_plan(run: ProgramRun) -> SmokePlan:
         queues=tuple(_queue(q, region, account) for q in run.by_type(QUEUE)),
         buckets=tuple(str(_value(b, "bucket") or _value(b, "id")) for b in run.by_type(BUCKET)),
         secrets=_secrets(run),
-        database_hosts=tuple(str(d.outputs["address"]) for d in databases if d.outputs.get("address")),
-        database_engine_versions=tuple(str(d.inputs.get("engineVersion", "")) for d in databases),
+        databases=tuple(_database(d) for d in run.by_type(DB_INSTANCE)),
         functions=_functions(run, roots),
     )

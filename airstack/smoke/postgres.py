@@ -1,5 +1,11 @@
 """A throw-away PostgreSQL from the system's packages, in the run directory, on 127.0.0.1 with TLS.
 
+It stands in for a new RDS instance: it holds what RDS creates, the master user (named as the stack names it)
+and the instance's ``db_name`` owned by it, beside the maintenance database ``postgres``, nothing else. Like
+RDS's master the master here is no superuser: it may create roles and databases (CREATEROLE, CREATEDB), so a
+step that needs more than RDS grants fails here as it would there. The server's own superuser only sets it up
+and looks on. Roles and databases for Airflow and Celery are the migration step's to make.
+
 The server runs as an unprivileged user: the invoking user, or when that is root (PostgreSQL refuses to run as
 root) the ``postgres`` system user the package creates, else ``nobody``. Its certificate is self-signed and
 made for this run, so URLs keep ``sslmode=require`` as the stack renders them for RDS.
@@ -11,6 +17,7 @@ import glob
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -18,11 +25,14 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from airstack.smoke.processes import Process, Supervisor
-from airstack.smoke.secret_values import Database
 
+MAINTENANCE_DATABASE = "postgres"
 SUPERUSER = "airstack_smoke"
+"""The server's bootstrap superuser: the smoke's own, never handed to a container."""
+DEFAULT_MASTER = "postgres"
 _CERTIFICATE = """
 import datetime, sys
 from cryptography import x509
@@ -107,44 +117,75 @@ class Postgres:
     directory: Path
     port: int
     password: str
+    """The superuser's."""
     process: Process
     version: str
+    master: str
+    master_password: str
+    superuser: str = SUPERUSER
 
-    def psql(self, sql: str, database: str = "postgres") -> str:
+    def psql_as(self, user: str, password: str, sql: str, database: str) -> tuple[bool, str]:
+        """(whether it worked, its output or error) of ``sql`` run as ``user`` over TCP with TLS, as a client would."""
         done = subprocess.run(
             [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
             env={
                 "PATH": os.environ.get("PATH", ""),
                 "PGHOST": "127.0.0.1",
                 "PGPORT": str(self.port),
-                "PGUSER": SUPERUSER,
-                "PGPASSWORD": self.password,
+                "PGUSER": user,
+                "PGPASSWORD": password,
                 "PGDATABASE": database,
                 "PGSSLMODE": "require",
+                "PGCONNECT_TIMEOUT": "10",
             },
             capture_output=True,
             text=True,
             check=False,
         )
-        if done.returncode != 0:
-            raise PostgresError(f"psql failed: {done.stderr.strip()}")
-        return done.stdout
+        return done.returncode == 0, (done.stdout if done.returncode == 0 else done.stderr).strip()
 
-    def create(self, database: Database) -> None:
-        role = database.user.replace('"', '""')
-        password = database.password.replace("'", "''")
-        exists = self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{database.user.replace(chr(39), chr(39) * 2)}'")
-        verb = "ALTER" if exists.strip() else "CREATE"
-        self.psql(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
-        name = database.name.replace("'", "''")
-        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip():
-            self.psql(f'CREATE DATABASE "{database.name.replace(chr(34), chr(34) * 2)}" OWNER "{role}"')
+    def psql(self, sql: str, database: str = MAINTENANCE_DATABASE) -> str:
+        """``sql`` as the superuser; PostgresError when it fails."""
+        ok, output = self.psql_as(self.superuser, self.password, sql, database)
+        if not ok:
+            raise PostgresError(f"psql failed: {output}")
+        return output
+
+    def master_url(self, database: str = MAINTENANCE_DATABASE) -> str:
+        """The master's login as a URL, the way the migration step takes a master login without RDS."""
+        login = f"{quote(self.master, safe='')}:{quote(self.master_password, safe='')}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{quote(database, safe='')}?sslmode=require"
+
+    def create_database(self, name: str) -> None:
+        """A database owned by the master, as RDS creates an instance's ``db_name``."""
+        self.psql(f"CREATE DATABASE {_quoted(name)} OWNER {_quoted(self.master)}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def start(
-    supervisor: Supervisor, bindir: Path, run_dir: Path, port: int, password: str, airflow_python: Path
+    supervisor: Supervisor,
+    bindir: Path,
+    run_dir: Path,
+    port: int,
+    password: str,
+    airflow_python: Path,
+    master: str = DEFAULT_MASTER,
 ) -> Postgres:
-    """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts."""
+    """initdb, a self-signed certificate, and the server on 127.0.0.1:``port``; returns once it accepts.
+
+    ``password`` is the superuser's; ``master`` gets a generated password and RDS's master privileges. The
+    only database is the maintenance database. ``airflow_python`` is any Python with ``cryptography`` (it makes
+    the server's certificate).
+    """
+    if master == SUPERUSER:
+        raise PostgresError(f"the master user may not be named {SUPERUSER!r}: the smoke's superuser has that name")
     user = server_user()
     directory = run_dir / "postgres"
     data = directory / "data"
@@ -153,6 +194,12 @@ def start(
     if user:
         # The run directory is the invoking user's; the server's user needs to reach its own directory only.
         _open_path_to(directory, run_dir)
+        closed = [str(p) for p in run_dir.parents if not p.stat().st_mode & 0o001]
+        if closed:
+            raise PostgresError(
+                f"PostgreSQL runs as {user}, which cannot reach {run_dir} through {closed[0]}: use a run directory "
+                "under one that every user may traverse (e.g. TMPDIR=/tmp)"
+            )
         shutil.chown(directory, user)
         shutil.chown(directory / "pwfile", user)
     _run_as(
@@ -198,7 +245,7 @@ def start(
         stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown
         stop_timeout=20,
     )
-    server = Postgres(bindir, directory, port, password, process, version)
+    server = Postgres(bindir, directory, port, password, process, version, master, secrets.token_urlsafe(24))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.returncode is not None:
@@ -206,10 +253,15 @@ def start(
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 server.psql("SELECT 1")
-                return server
+                break
         except (OSError, PostgresError):
             time.sleep(0.2)
-    raise PostgresError("PostgreSQL did not accept connections within 60 s")
+    else:
+        raise PostgresError("PostgreSQL did not accept connections within 60 s")
+    # RDS's master: may log in, create roles and databases; not a superuser (it is in rds_superuser, whose other
+    # grants, such as reading statistics or signalling backends, the migration step does not use).
+    server.psql(f"CREATE ROLE {_quoted(master)} LOGIN CREATEROLE CREATEDB PASSWORD {_literal(server.master_password)}")
+    return server
 
 
 def _open_path_to(directory: Path, run_dir: Path) -> None:

@@ -124,13 +124,15 @@ def differences_table(rows: Sequence[tuple[str, str, str]]) -> Table:
     return table
 
 
-def changes_table(changes: dict[str, Sequence[Change]]) -> Table:
-    """Per container, the variables the differences add (+) or change (~): names only, never values."""
+def changes_table(changes: dict[str, tuple[Sequence[Change], bool]]) -> Table:
+    """Per container, the variables the differences add (+) or change (~), and whether its command changed
+    (paths): names only, never values."""
     table = Table(title="Environment changes per container (names only)", expand=False)
     table.add_column("container", style="cyan", no_wrap=True)
     table.add_column("variables", overflow="fold")
-    for container, items in changes.items():
-        table.add_row(container, ", ".join(f"{'+' if c.added else '~'}{c.variable}" for c in items))
+    for container, (items, command) in changes.items():
+        names = [f"{'+' if c.added else '~'}{c.variable}" for c in items] + (["~(command: paths)"] if command else [])
+        table.add_row(container, ", ".join(names))
     return table
 
 

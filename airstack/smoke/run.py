@@ -1,34 +1,29 @@
-"""``airstack smoke STACK``: the stack's rendered Airflow, run on this machine against real stand-ins, and checked.
+"""The smoke itself: a planned stack's rendered Airflow, run on this machine against real stand-ins, and checked.
 
-Entry points: ``run_smoke(stack, keep=False, ...) -> int`` and ``main(argv) -> int``. Exit codes: 0 every check
-passed; 1 a check or a container failed (the report shows the failing component's log tail); 2 the stack's
-config or program is invalid, or it asks for something the smoke has no stand-in for; 3 the machine lacks
-what the smoke needs (PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory
-removed on every exit, Ctrl-C and SIGTERM included.
+``Smoke(plan, console, timings).run() -> int``; ``airstack.smoke.command`` plans the stack and calls it. Exit
+codes: 0 every check passed; 1 a check or a container failed (the report shows the failing component's log
+tail); 2 the plan asks for what the smoke cannot stand in for; 3 the machine lacks what the smoke needs
+(PostgreSQL, uv); 130 interrupted. Everything it starts is stopped and its run directory removed on every
+exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
-from airstack.offline import ProgramError, run_program
-from airstack.smoke import aws, postgres
+from airstack.smoke import aws, isolation, postgres
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
-from airstack.smoke.brokers import check_broker
-from airstack.smoke.checks import Checker, TeamPlace, team_place
+from airstack.smoke.checks import Checker, RunRecord, TeamPlace, team_place
 from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
 from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
 from airstack.smoke.differences import (
@@ -40,8 +35,9 @@ from airstack.smoke.differences import (
     local_environment,
 )
 from airstack.smoke.layout import Layout, lay_out
+from airstack.smoke.migration import admin_login, database_instance, is_migration
 from airstack.smoke.network import LOOPBACK
-from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
+from airstack.smoke.plan import PlanError, SmokePlan
 from airstack.smoke.processes import (
     Supervisor,
     become_subreaper,
@@ -54,8 +50,7 @@ from airstack.smoke.processes import (
 )
 from airstack.smoke.report import Board, Check, MemorySampler, Timings, changes_table, differences_table, report
 from airstack.smoke.secret_values import StandInSecrets, generate, mask
-from airstack.stackfile import PROJECT_ROOT, read_stack_file
-from components.config import ConfigError
+from airstack.stackfile import PROJECT_ROOT
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 READY_TIMEOUT = 300.0
@@ -137,6 +132,7 @@ class Smoke:
             python, python_version = ensure_venv()
         with self.timings.phase("PostgreSQL binaries"):
             bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
+        self.instance = database_instance(self.plan)
         self.layout = lay_out(self.plan, self.dir, python)
         site, places = self.layout.site, self.layout.places
         self.api_url = site.api_url
@@ -149,9 +145,9 @@ class Smoke:
                 self._start()
             return self._check()
         except ContainerError as failure:
-            self.checks.append(
-                Check(f"{failure.launch.name} keeps running", False, str(failure), (failure.launch.name,))
-            )
+            # An essential container must keep running; one that others wait for (the migration step) must succeed.
+            what = "keeps running" if failure.launch.container.essential else "succeeds"
+            self.checks.append(Check(f"{failure.launch.name} {what}", False, str(failure), (failure.launch.name,)))
         except DeployError as failure:
             self.checks.append(Check("DAG deployment", False, str(failure)))
         except StartError as failure:
@@ -167,7 +163,10 @@ class Smoke:
         rows = describe(
             {
                 "moto": site.moto_url,
-                "engine": ", ".join(self.plan.database_engine_versions) or "(no RDS instance in the plan)",
+                "engine": self.instance.engine_version or "(engine version not set)",
+                "master": self.instance.master_username,
+                "db_name": self.instance.db_name or "(none)",
+                "migration": ", ".join(c.key for c in self.plan.master_login_containers()),
                 "postgres": version,
                 "database_port": self.database_port,
                 "aliases": aliases,
@@ -186,13 +185,20 @@ class Smoke:
     def _stand_ins(self, python: Path, bindir: Path) -> None:
         with self.timings.phase("PostgreSQL"):
             self.board.set("postgres", "starting", f"127.0.0.1:{self.database_port}")
+            instance = self.instance
             self.database = postgres.start(
-                self.supervisor, bindir, self.dir, self.database_port, secrets.token_urlsafe(24), python
+                self.supervisor,
+                bindir,
+                self.dir,
+                self.database_port,
+                secrets.token_urlsafe(24),
+                python,
+                master=instance.master_username,
             )
+            if instance.db_name and instance.db_name != postgres.MAINTENANCE_DATABASE:
+                self.database.create_database(instance.db_name)
             self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
-            for database in self.secrets.databases.values():
-                self.database.create(database)
-            self.board.set("postgres", "ready", f"{len(self.secrets.databases)} database(s)")
+            self.board.set("postgres", "ready", f"master {instance.master_username}, database {instance.db_name}")
         with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
             self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
             self.moto = aws.start(self.supervisor, self.dir, self.moto_port, self.plan)
@@ -213,11 +219,14 @@ class Smoke:
                 place = places[container.key]
                 prepare_root(Path(place.root), files)
                 resolved = {ref.variable: self.moto.resolve(self.plan, ref.value_from) for ref in container.secrets}
-                environment = local_environment(container, resolved, place, site, prefixes)
+                master = self.plan.master_login(container)
+                environment = local_environment(
+                    container, resolved, place, site, prefixes, master_url=self._master_url() if master else None
+                )
                 cwd = Path(environment.environment["AIRFLOW_HOME"])
                 launch = Launch(container, environment, cwd)
                 self.launches[container.key] = launch
-                changes[launch.name] = environment.changes
+                changes[launch.name] = (environment.changes, environment.command != container.command)
                 self.board.set(launch.name, "waiting")
             self.console.print(changes_table(changes))
             self.teams = teams(self.plan.containers)
@@ -244,6 +253,10 @@ class Smoke:
             for team, text in how.items():
                 self.console.print(f"[dim]DAGs of {team}: {text}[/dim]")
 
+    def _master_url(self) -> str:
+        assert self.database is not None
+        return self.database.master_url()
+
     def _started(self, launch: Launch) -> None:
         self.board.set(launch.name, "starting", f"pid {launch.process.pid if launch.process else '?'}")
 
@@ -251,11 +264,14 @@ class Smoke:
 
     def _start(self) -> None:
         assert self.fleet is not None
-        migrations = [launch for launch in self.launches.values() if launch.container.migrates_database]
+        migrations = self._migrations()
         with self.timings.phase("database migration"):
             deadline = time.monotonic() + READY_TIMEOUT
             while not all(m.exit_code == 0 for m in migrations):
                 self._tick()
+                for m in migrations:
+                    if m.exit_code not in (None, 0):
+                        raise ContainerError(m, f"{m.name} (the migration step) exited with {m.exit_code}")
                 if time.monotonic() > deadline:
                     raise StartError("the migration did not finish in time", *(m.name for m in migrations))
                 time.sleep(0.5)
@@ -267,6 +283,10 @@ class Smoke:
                     late = [launch.name for launch in self.launches.values() if not launch.ready]
                     raise StartError(f"not ready within {READY_TIMEOUT:.0f} s: {', '.join(late)}", *late)
                 time.sleep(1)
+
+    def _migrations(self) -> list[Launch]:
+        """The containers that take the master login: the stack's migration step."""
+        return [launch for launch in self.launches.values() if is_migration(self.plan, launch.container)]
 
     def _tick(self) -> None:
         assert self.fleet is not None
@@ -295,7 +315,10 @@ class Smoke:
 
     def _check(self) -> int:
         assert self.moto is not None
+        assert self.database is not None
+        assert self.secrets is not None
         admin = self._admin()
+        self.checks += isolation.database_checks(self.database, self._migrations()[0], self._workers())
         checker = Checker(
             plan=self.plan,
             api=AirflowApi(self.api_url),
@@ -319,6 +342,7 @@ class Smoke:
                         runs = checker.trigger(dags)
                         checker.follow(runs)
                         checker.check_runs(runs)
+                        checker.checks += self._worker_checks(runs)
                 checker.queues_empty()
         except (ApiError, OSError) as error:
             checker.add("REST API answers", False, str(error), checker.api_server)
@@ -333,12 +357,20 @@ class Smoke:
         return EXIT_OK if ok else EXIT_FAILED
 
     def _admin(self) -> tuple[str, str]:
-        """The admin user as the migration container creates it, with its password from the stand-in secret."""
-        migrate = next((launch for launch in self.launches.values() if launch.container.migrates_database), None)
-        if migrate is None:
-            raise PlanError("no container creates the admin user (_AIRFLOW_WWW_USER_CREATE)")
-        env = migrate.environment.environment
-        return env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), env.get("_AIRFLOW_WWW_USER_PASSWORD", "")
+        """The admin user the migration step keeps, with its password from the stand-in secret."""
+        return admin_login([launch.environment.environment for launch in self._migrations()])
+
+    def _worker_checks(self, runs: list[RunRecord]) -> list[Check]:
+        """What each worker holds while its tasks run, and that its Celery results reach the result backend."""
+        assert self.database is not None
+        assert self.secrets is not None
+        master = (self.database.master, self.database.master_password)
+        checks = isolation.secret_checks(self.plan, self._workers(), self.secrets, master, runs)
+        outputs = {w.name: _read(w.process.log) for w in self._workers() if w.process}
+        return [*checks, isolation.results_check(self.database, self._workers(), outputs)]
+
+    def _workers(self) -> list[Launch]:
+        return [self.launches[team.worker] for team in self.teams]
 
     def _name_of(self, command: str) -> str:
         return next(
@@ -373,6 +405,8 @@ class Smoke:
         failing = [c for check in self.checks if not check.ok for c in check.components]
         tails = {}
         known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
+        if self.database is not None:
+            known |= {"superuser": self.database.password, "master": self.database.master_password}
         for name in dict.fromkeys(failing):
             with_log = self.supervisor.log_dir / f"{name}.log"
             tails[name] = mask(known, tail(with_log, 40)) or "(no output)"
@@ -411,34 +445,8 @@ class Smoke:
         )
 
 
-def run_smoke(
-    stack: str,
-    keep: bool = False,
-    *,
-    logs: Path | None = None,
-    program_dir: Path = PROJECT_ROOT,
-    console: Console | None = None,
-) -> int:
-    """Plan ``stack`` (a name or a Pulumi.<name>.yaml path), run it locally, check it; return the exit code."""
-    console = console or Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-    timings = Timings()
+def _read(path: Path) -> str:
     try:
-        with timings.phase("plan (the program under mocks)"):
-            plan = smoke_plan(run_program(read_stack_file(stack, program_dir), program_dir))
-            check_broker(plan)
-    except (ConfigError, ProgramError, PlanError) as error:
-        console.print(str(error), markup=False, highlight=False)
-        return EXIT_INVALID
-    return Smoke(plan, console, timings, keep=keep, logs_to=logs).run()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="airstack smoke",
-        description="Run a stack's rendered Airflow on this machine against local stand-ins and check it works.",
-    )
-    parser.add_argument("stack", metavar="STACK", help="dev, acc, prod, dr or a Pulumi.<name>.yaml path")
-    parser.add_argument("--keep", action="store_true", help="leave it running after the checks, until Ctrl-C")
-    parser.add_argument("--logs", type=Path, metavar="DIR", help="copy every process's log here before cleaning up")
-    args = parser.parse_args(argv)
-    return run_smoke(args.stack, keep=args.keep, logs=args.logs)
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""

@@ -2,7 +2,8 @@
 
 The program's own value (what its SecretVersion stores under mocks) tells what kind of secret it is:
 - a database URL (``postgresql...://`` or ``db+postgresql...://``): the same URL with the local server's host
-  and port and a password generated for that user; user, database, driver and options (``sslmode``) are kept;
+  and port and a password generated for that role; role, database, driver and options (``sslmode``) are kept
+  (the roles and databases themselves are made by the stack's migration step, as in the cloud);
 - an RDS-style JSON document with ``password`` (and ``host``/``port``): the same, field by field;
 - a Fernet key (URL-safe base64 of 32 bytes): a new Fernet key;
 - anything else: a new random value of the same length and the same kinds of characters.
@@ -27,15 +28,6 @@ DATABASE_SCHEMES = ("postgresql", "postgres")
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps")
 
 
-@dataclass(frozen=True)
-class Database:
-    """A role and database the local PostgreSQL must have."""
-
-    user: str
-    password: str
-    name: str
-
-
 @dataclass
 class StandInSecrets:
     host: str
@@ -44,7 +36,7 @@ class StandInSecrets:
     how: dict[str, str] = field(default_factory=dict)
     """Secret name -> how its value was made (for the report; never the value)."""
     passwords: dict[str, str] = field(default_factory=dict)
-    databases: dict[tuple[str, str], Database] = field(default_factory=dict)
+    """Database role -> its generated password (one per role, whichever secrets name it)."""
 
     def password_for(self, user: str) -> str:
         if user not in self.passwords:
@@ -80,9 +72,7 @@ def like(value: str) -> str:
 def local_database_url(url: str, stand_ins: StandInSecrets) -> str:
     parts = urlsplit(url)
     user = unquote(parts.username or "postgres")
-    name = parts.path.lstrip("/") or user
     password = stand_ins.password_for(user)
-    stand_ins.databases[(user, name)] = Database(user, password, name)
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{stand_ins.host}:{stand_ins.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
@@ -107,10 +97,7 @@ def stand_in_value(secret: Secret, stand_ins: StandInSecrets) -> tuple[str, str]
         raise PlanError(f"secret {secret.name}: a {scheme}:// broker has no local stand-in in the smoke yet")
     document = _json_document(value)
     if document is not None and "password" in document:
-        user = str(document.get("username") or "postgres")
-        name = str(document.get("dbname") or user)
-        password = stand_ins.password_for(user)
-        stand_ins.databases[(user, name)] = Database(user, password, name)
+        password = stand_ins.password_for(str(document.get("username") or "postgres"))
         local = {**document, "password": password}
         if "host" in document:
             local.update(host=stand_ins.host, port=stand_ins.port)
