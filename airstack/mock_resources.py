@@ -5,7 +5,9 @@ Each filler adds a resource's computed outputs to ``out`` (deterministic per nam
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -128,3 +130,59 @@ FILLERS: dict[str, Filler] = {
     "aws:iam/policy:Policy": _iam("policy"),
     "aws:iam/instanceProfile:InstanceProfile": _iam("instance-profile"),
 }
+
+
+AUTONAMED_PROPERTY = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:rds/instance:Instance": "identifier",
+    "aws:rds/cluster:Cluster": "clusterIdentifier",
+    "aws:rds/clusterInstance:ClusterInstance": "identifier",
+    "aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
+}
+"""Types whose auto-named property is not ``name``."""
+LOWER_CASE_SERVICES = frozenset({"s3", "rds", "elasticache", "ecr"})
+"""Services that accept only lower-case names: the provider lower-cases the auto-name."""
+NAME_LIMITS = {"aws:lb/loadBalancer:LoadBalancer": 32, "aws:lb/targetGroup:TargetGroup": 32}
+
+
+def autoname(typ: str, name: str) -> str:
+    """The name the provider picks for a resource the program did not name: ``<name>-<7 hex>``."""
+    auto = f"{name}-{_hex(typ, name, length=7)}"
+    service = typ.split(":")[1].split("/", maxsplit=1)[0]
+    return (auto.lower() if service in LOWER_CASE_SERVICES else auto)[: NAME_LIMITS.get(typ)]
+
+
+@functools.cache
+def autonamed_property(typ: str) -> str | None:
+    """The property pulumi-aws names automatically for this type (``name`` where its args take one), if any."""
+    if typ in AUTONAMED_PROPERTY:
+        return AUTONAMED_PROPERTY[typ]
+    package, _, rest = typ.partition(":")
+    module, _, cls = rest.partition(":")
+    if package != "aws" or not cls:
+        return None
+    module = module.split("/", maxsplit=1)[0]
+    for candidate in ("pulumi_aws" if module == "index" else f"pulumi_aws.{module}", f"pulumi_aws.{module}_"):
+        try:
+            args = getattr(importlib.import_module(candidate), f"{cls}Args", None)
+        except ImportError:
+            continue
+        return "name" if isinstance(getattr(args, "name", None), property) else None
+    return None
+
+
+def checked_inputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs after the provider's Check: an auto-named property the program left out is filled in.
+
+    The engine hands these (not the program's own) to the policy analyzer and the preview, so the auto-name
+    is known on a first preview."""
+    prop = autonamed_property(typ)
+    if prop is None or prop in inputs or (prop == "bucket" and "bucketPrefix" in inputs):
+        return inputs
+    value = autoname(typ, name)
+    if typ == "aws:sqs/queue:Queue" and inputs.get("fifoQueue") is True:
+        value = f"{value}.fifo"
+    elif typ == "aws:kms/alias:Alias":
+        value = f"alias/{value}"
+    return {**inputs, prop: value}

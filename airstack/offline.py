@@ -36,6 +36,7 @@ from pulumi.runtime.proto import resource_pb2
 
 from airstack import wire
 from airstack.lookups import Lookups, at, recording_call_sites, unanswered_message
+from airstack.mock_resources import checked_inputs
 from airstack.mocks import AwsMocks
 from airstack.program_errors import describe, recording_error_sites, source_position
 from airstack.project import ProjectFile, read_project
@@ -215,6 +216,8 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self._urn(request.parent, request.type, request.name)
         inputs = _struct_dict(request.object)
+        if request.custom:
+            inputs = checked_inputs(request.type, request.name, inputs)
         source = source_position(request.sourcePosition)
         with self._lock:
             if urn in self.records:

@@ -113,6 +113,8 @@ class Endpoints:
     secrets_prefix: str
     """Secrets Manager name prefix of the stack (``airstack/<stack>``): shared connections and variables live
     under it, each team's own under ``teams/<team>``."""
+    data_bucket: str
+    """The data bucket; a team's DAGs write under ``teams/<team>/`` of it (the only prefix its role may write)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,11 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["DUMB_INIT_SETSID"] = "0"
         # ECS scale-in protection while tasks run (the image's hook): until the longest task could be redelivered.
         env[TASK_PROTECTION_ENV] = str(task_protection_minutes(config.visibility_timeout(team)))
+        # Where the team's DAGs keep data, as Variables (not secrets) that its own secrets prefix may override.
+        env["AIRFLOW_VAR_DATA_BUCKET"] = endpoints.data_bucket
+        env["AIRFLOW_VAR_DATA_PREFIX"] = data_prefix(team)
+        # A worker has no metadata database: the entrypoint's `airflow db check` would probe a local sqlite file.
+        env["CONNECTION_CHECK_MAX_COUNT"] = "0"
     if role == "triggerer":
         env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(TRIGGERER_LOG_PORT)
     if role in ("db-migrate", "wait-for-migrations"):
@@ -189,6 +196,10 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
 def task_protection_minutes(visibility_timeout_seconds: int) -> int:
     """How long a worker stays protected from scale-in after it last started a task."""
     return math.ceil(visibility_timeout_seconds / 60) + 1
+
+
+def data_prefix(team: Team) -> str:
+    return f"teams/{team.name}/"
 
 
 def jwt_issuer(stack: str) -> str:

@@ -98,6 +98,7 @@ class Compute(pulumi.ComponentResource):
                 queue_urls={q: naming.queue_url(region, v["account"], n) for q, n in v["queues"].items()},
                 execution_api_url=EXECUTION_API_URL,
                 secrets_prefix=naming.secrets_prefix(config.stack),
+                data_bucket=naming.bucket_name(config.stack, "data", v["account"], region),
             )
         )
         self._secret_refs = account.apply(

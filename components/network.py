@@ -35,9 +35,9 @@ FLOWS: tuple[Flow, ...] = (
     Flow("core", "api-server", TRIGGERER_LOG_PORT, "the UI reads live logs of deferred tasks"),
     Flow("database", "api-server", DB_PORT, "metadata database"),
     Flow("database", "core", DB_PORT, "metadata database"),
-    Flow("database", "workers", DB_PORT, "Celery's own database (result backend)"),
+    Flow("database", "workers", DB_PORT, "Celery result backend database"),
     Flow("efs", "core", 2049, "the dag-processor reads DAG files"),
-    Flow("efs", "workers", 2049, "workers read their team's DAG files"),
+    Flow("efs", "workers", 2049, "workers read the DAG files of their team"),
     Flow("efs", "dag-sync", 2049, "the DAG deployment function writes releases"),
 )
 """Every ingress between tiers. A flow not listed here is not open."""
@@ -61,7 +61,7 @@ class Egress:
 RESTRICTED_EGRESS: tuple[Egress, ...] = (
     *(Egress(role, "endpoints", 443, "AWS APIs through interface endpoints") for role in EGRESS_ROLES),
     *(
-        Egress(role, S3, 443, "S3 through the gateway endpoint (images' layers, task logs, data)")
+        Egress(role, S3, 443, "S3 through the gateway endpoint (image layers, task logs, data)")
         for role in EGRESS_ROLES
     ),
     Egress("api-server", "database", DB_PORT, "metadata database"),
@@ -70,8 +70,8 @@ RESTRICTED_EGRESS: tuple[Egress, ...] = (
     Egress("core", "database", DB_PORT, "metadata database"),
     Egress("core", "efs", 2049, "the dag-processor reads DAG files"),
     Egress("core", "api-server", API_PORT, "the Execution API"),
-    Egress("workers", "database", DB_PORT, "Celery's own database"),
-    Egress("workers", "efs", 2049, "their team's DAG files"),
+    Egress("workers", "database", DB_PORT, "Celery result backend database"),
+    Egress("workers", "efs", 2049, "the DAG files of their team"),
     Egress("workers", "api-server", API_PORT, "the Execution API"),
 )
 """Where Airflow's tasks may connect when egress is restricted: each flow of ``FLOWS``, seen from its source,
@@ -297,7 +297,7 @@ class Network(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
-                description="the data sources of the teams' tasks",
+                description="the data sources of the tasks of the teams",
                 tags=args.tags,
                 opts=child(self),
             )

@@ -33,6 +33,7 @@ ENDPOINTS = Endpoints(
     queue_urls={t.queue_name: f"https://sqs.eu-west-1.amazonaws.com/111122223333/{t.queue_name}" for t in CONFIG.teams},
     execution_api_url="http://api-server:8080/execution/",
     secrets_prefix="airstack/prod",
+    data_bucket="airstack-prod-data",
 )
 STAND_INS = {  # what the Secrets tier stores under each secret name, with stand-in inputs
     "sql-alchemy-conn": sql_alchemy_conn("localhost", 5432, "stand-in"),

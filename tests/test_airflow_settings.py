@@ -41,6 +41,7 @@ def endpoints(prod: StackConfig) -> Endpoints:
         queue_urls={t.queue_name: f"https://sqs/{t.queue_name}" for t in prod.teams},
         execution_api_url="http://api-server:8080/execution/",
         secrets_prefix="airstack/prod",
+        data_bucket="data-bucket",
     )
 
 
@@ -143,3 +144,13 @@ def test_worker_needs_a_team_and_only_a_worker_has_one(prod: StackConfig, endpoi
         render(prod, "worker", endpoints)
     with pytest.raises(ValueError, match="a worker needs its team"):
         render(prod, "scheduler", endpoints, team(prod, "ml"))
+
+
+def test_a_workers_dags_are_told_the_data_prefix_its_role_may_write(prod: StackConfig, endpoints: Endpoints) -> None:
+    ml = render(prod, "worker", endpoints, team(prod, "ml")).environment
+    assert ml["AIRFLOW_VAR_DATA_BUCKET"] == "data-bucket"
+    assert ml["AIRFLOW_VAR_DATA_PREFIX"] == "teams/ml/"
+    assert ml["CONNECTION_CHECK_MAX_COUNT"] == "0", "a worker has no metadata database to wait for"
+    scheduler = render(prod, "scheduler", endpoints).environment
+    assert "AIRFLOW_VAR_DATA_PREFIX" not in scheduler
+    assert "CONNECTION_CHECK_MAX_COUNT" not in scheduler

@@ -11,7 +11,7 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from airstack.stackfile import read_stack_file
-from components.airflow_settings import QUEUE_BY_DIRECTORY_ENV, QUEUES_ENV, Endpoints, render
+from components.airflow_settings import QUEUE_BY_DIRECTORY_ENV, QUEUES_ENV, Endpoints, command, render
 
 IMAGE = Path(__file__).resolve().parent.parent / "image"
 
@@ -26,7 +26,9 @@ def load(name: str) -> ModuleType:
 
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints("logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p")
+ENDPOINTS = Endpoints(
+    "logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p", "data"
+)
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 
 
@@ -74,3 +76,21 @@ def test_cluster_policy_routes_each_task_to_its_teams_queue(monkeypatch: pytest.
     outside = SimpleNamespace(queue="default", dag=SimpleNamespace(fileloc="/tmp/elsewhere.py"))
     policy.task_policy(outside)
     assert outside.queue == "default"
+
+
+def test_every_image_file_a_rendered_command_runs_is_copied_into_the_image() -> None:
+    """A container command naming a file the image lacks fails only at deploy time (the migration step did)."""
+    dockerfile = (IMAGE / "Dockerfile").read_text()
+    copied = {
+        word
+        for line in dockerfile.replace("\\\n", " ").splitlines()
+        if line.startswith("COPY")
+        for word in line.split()
+    }
+    roles = ("api-server", "scheduler", "dag-processor", "triggerer", "db-migrate", "wait-for-migrations")
+    commands = [command(r) for r in roles] + [command("worker", ML)]
+    named = {Path(w).name for c in commands for w in c if w.startswith("/opt/airflow/config/")}
+    assert named, "the migration step runs a script of the image"
+    for name in named:
+        assert name in copied, f"the image does not copy {name}, which a container runs"
+        assert (IMAGE / name).is_file()

@@ -7,7 +7,9 @@ from components.airflow_settings import SECRET_NAMES, Endpoints
 from components.task_definitions import STOP_TIMEOUT_SECONDS, container_definition, task_containers
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints("logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p")
+ENDPOINTS = Endpoints(
+    "logs", {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams}, "http://x/", "p", "data"
+)
 ARNS = {name: f"arn:secret:{name}" for name in SECRET_NAMES}
 
 

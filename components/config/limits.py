@@ -174,6 +174,7 @@ def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTar
         queue_urls={q: naming.queue_url(region, ACCOUNT, name) for q, name in queues.items()},
         execution_api_url="http://api-server:8080/execution/",
         secrets_prefix=naming.secrets_prefix(stack),
+        data_bucket=naming.bucket_name(stack, "data", ACCOUNT, region),
     )
     secrets = f"arn:{partition}:secretsmanager:{region}:{ACCOUNT}:secret:{naming.secrets_prefix(stack)}"
     secret_arns = {

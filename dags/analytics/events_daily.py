@@ -5,9 +5,9 @@ What this example shows (and the DAG tests check):
   hooks are imported, and Variables and Connections read, inside the tasks, when they run on a worker.
 - Idempotent and deterministic: a run's output depends only on its data interval, and goes to one key per
   day that a re-run overwrites (``replace=True``), so retries and backfills never duplicate data.
-- Configuration and secrets come from the secrets backend: the ``data_bucket`` Variable (Secrets Manager
-  ``airstack/<stack>/variables/data_bucket``, or ``AIRFLOW_VAR_DATA_BUCKET`` locally) and the
-  ``aws_default`` Connection, which the platform renders; no credentials in code.
+- Configuration comes from the platform: the ``data_bucket`` and ``data_prefix`` Variables (rendered on the
+  team's workers as ``AIRFLOW_VAR_DATA_BUCKET`` and ``AIRFLOW_VAR_DATA_PREFIX``, ``teams/analytics/``, the
+  only prefix the team's role may write) and the ``aws_default`` Connection; no credentials in code.
 - The work runs on the analytics workers: the core image's cluster policy sends every task of a DAG in
   this directory to the team's queue, so the DAG sets no queue of its own.
 """
@@ -52,7 +52,7 @@ def analytics_events_daily() -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         bucket = Variable.get("data_bucket")
-        key = f"analytics/events_daily/day={partition_day()}/events.json"
+        key = f"{Variable.get('data_prefix')}events_daily/day={partition_day()}/events.json"
         S3Hook(aws_conn_id="aws_default").load_string(
             json.dumps(rows, sort_keys=True), key=key, bucket_name=bucket, replace=True
         )

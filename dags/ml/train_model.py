@@ -7,7 +7,8 @@ What this example shows (and the DAG tests check):
 - Deterministic: the training data and the model depend only on the run's day (seeded), so a retry or a
   re-run publishes the same model to the same key (``replace=True``): idempotent.
 - Heavy imports and all configuration are inside the tasks: nothing but ``airflow.sdk`` is imported when the
-  dag-processor parses the file, and the ``data_bucket`` Variable comes from the secrets backend.
+  dag-processor parses the file; the ``data_bucket`` and ``data_prefix`` Variables (``teams/ml/``, the only
+  prefix the team's role may write) are rendered on the team's workers.
 - Short and bounded: each task has an execution timeout, and the example finishes in seconds.
 """
 
@@ -67,7 +68,7 @@ def ml_train_model() -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         bucket = Variable.get("data_bucket")
-        key = f"ml/models/spend/day={partition_day()}/model.json"
+        key = f"{Variable.get('data_prefix')}models/spend/day={partition_day()}/model.json"
         body = json.dumps(sorted(models, key=lambda m: m["segment"]), sort_keys=True)
         S3Hook(aws_conn_id="aws_default").load_string(body, key=key, bucket_name=bucket, replace=True)
         return f"s3://{bucket}/{key}"
