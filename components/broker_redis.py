@@ -172,7 +172,8 @@ class RedisBrokerResources:
                 for kind, log_group in log_groups.items()
             ],
             tags=with_tags(tags, Name=replication_group_id(stack), **{"airstack:role": "celery-broker"}),
-            opts=child(parent, protect=args.protect),
+            # Its ID is fixed: a replacement (a new KMS key, at-rest settings) must remove the old one first.
+            opts=child(parent, protect=args.protect, delete_before_replace=True),
         )
         self.secret_names = {
             key_name: naming.internal_secret_name(stack, key_name)

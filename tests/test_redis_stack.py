@@ -103,6 +103,7 @@ def test_the_replication_group_is_encrypted_authenticated_and_never_evicts() -> 
         ],
     }  # fmt: skip
     assert tags["airstack:role"] == "celery-broker"
+    assert group.delete_before_replace, "a fixed ID: the old group goes before its replacement comes"
     assert "authToken" in group.secret_inputs
     assert len(token.outputs["result"]) == 64
     assert token.outputs["result"].isalnum()
