@@ -142,6 +142,14 @@ def _alarms(config: StackConfig) -> str:
     )
 
 
+def _redis(config: StackConfig) -> str | None:
+    redis = config.broker.redis
+    if redis is None:
+        return None
+    nodes = f"{redis.nodes} node{'s' if redis.nodes > 1 else ''}"
+    return f"{redis.engine} {redis.version}, {redis.node_type} x {nodes}{', Multi-AZ' if redis.multi_az else ''}"
+
+
 def _dr(config: StackConfig) -> str:
     dr = config.dr
     if dr.role == "primary":
@@ -187,6 +195,7 @@ _ROWS: tuple[tuple[str, str, str, Getter, tuple[str, ...]], ...] = (
      lambda c: f"{c.broker.visibility_margin_percent}%", ("broker.visibilityMarginPercent",)),
     ("Broker", "broker.maxVisibilityTimeout", "longest visibility timeout",
      lambda c: f"{c.max_visibility_timeout} s", ()),
+    ("Broker", "broker.redis", "ElastiCache replication group", _redis, ("broker.redis",)),
     ("Compute", "components.apiServer", "api-server",
      lambda c: _size(c.components.api_server), ("components.apiServer",)),
     ("Compute", "components.scheduler", "scheduler",

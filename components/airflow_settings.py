@@ -13,6 +13,7 @@ from typing import Literal
 
 from components import naming
 from components.airflow_metrics import METRIC_ROLES, statsd_environment
+from components.broker_settings import celery_broker_settings
 from components.config import StackConfig, Team
 from components.thresholds import airflow_metrics
 
@@ -140,8 +141,7 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
     if (role == "worker") != (team is not None):
         raise ValueError("a worker needs its team, and only a worker has one")
     teams = (team,) if team is not None else config.teams
-    queues = {t.queue_name: endpoints.queue_urls[t.queue_name] for t in teams}
-    visibility = config.visibility_timeout(team) if team else config.max_visibility_timeout
+    broker = celery_broker_settings(config, role, team, endpoints.queue_urls)
     task_timeout = team.longest_task_seconds if team else config.max_task_seconds
     env: dict[str, str] = {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
@@ -153,12 +153,9 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         TASK_TIMEOUT_ENV: str(task_timeout),
         # Fargate task hostnames do not resolve from other tasks; advertise the task's IP instead.
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "airflow.utils.net.get_host_ip_address",
-        "AIRFLOW__CELERY__BROKER_URL": "sqs://",
+        **broker.environment,
         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG_MODULE,
         "AIRFLOW__CELERY__WORKER_ENABLE_REMOTE_CONTROL": "False",
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__REGION": config.aws_region,
-        VISIBILITY_ENV: str(visibility),
-        QUEUES_ENV: json.dumps(queues, sort_keys=True),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.teams[0].queue_name,
         "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",
         "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": f"s3://{endpoints.logs_bucket}/{TASK_LOG_PREFIX}",
@@ -201,7 +198,7 @@ def render(config: StackConfig, role: Role, endpoints: Endpoints, team: Team | N
         env["AIRSTACK_ADMIN_USERNAME"] = ADMIN_USER
         env["AIRSTACK_DB_INSTANCE"] = naming.db_identifier(config.stack)
         env["AIRSTACK_AWS_REGION"] = config.aws_region
-    return ContainerSettings(environment=env, secrets=dict(_SECRETS_BY_ROLE[role]))
+    return ContainerSettings(environment=env, secrets={**_SECRETS_BY_ROLE[role], **broker.secrets})
 
 
 def task_protection_minutes(visibility_timeout_seconds: int) -> int:

@@ -56,6 +56,8 @@ def _queue_alarms(config: StackConfig, watched: Watched) -> list[AlarmSpec]:
     wait = thresholds.queue_wait_minutes(config)
     found = []
     for team in watched.teams:
+        if team.queue_name is None:
+            continue  # not an SQS queue (a Redis broker's list): the broker tier alarms on Redis itself
         by_team = {t.name: t for t in config.teams}[team.team]
         queue = {"QueueName": team.queue_name}
         found += [

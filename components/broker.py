@@ -1,7 +1,8 @@
-"""Broker tier: one encrypted SQS queue per team queue, each with a dead-letter queue.
+"""Broker tier: one encrypted SQS queue per team queue, each with a dead-letter queue; or a Redis broker.
 
 The queue's visibility timeout is the one the config derives from the team's longest task; its tags record
 the longest task and the margin so that the policy pack can check the queue without the stack config.
+With ``broker.type: redis`` the tier holds an ElastiCache replication group instead (``broker_redis``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.broker_redis import RedisBrokerArgs, RedisBrokerResources, broker_alarms
 from components.common import child, with_tags
 
 MAX_RECEIVE_COUNT = 3
@@ -38,16 +40,27 @@ class BrokerArgs:
     margin_percent: int
     protect: bool
     tags: Mapping[str, str]
+    redis: RedisBrokerArgs | None = None
+    """A Redis broker instead of SQS queues (``queues`` is then empty)."""
 
 
 class Broker(pulumi.ComponentResource):
     queues: dict[str, aws.sqs.Queue]
     dead_letter_queues: dict[str, aws.sqs.Queue]
+    redis: RedisBrokerResources | None
+    secret_names: dict[str, str]
+    """Secret key -> name of the secrets this tier creates (a Redis broker's URL and AUTH token)."""
+    client_security_group_ids: list[pulumi.Output[str]]
+    """Security groups a task that talks to the broker is added to (the Redis clients' group)."""
 
     def __init__(self, name: str, args: BrokerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airstack:broker:Broker", name, None, opts)
+        self._name, self._args = name, args
         self.queues = {}
         self.dead_letter_queues = {}
+        self.redis = RedisBrokerResources(self, name, args.redis) if args.redis else None
+        self.secret_names = dict(self.redis.secret_names) if self.redis else {}
+        self.client_security_group_ids = [self.redis.clients_security_group.id] if self.redis else []
         for spec in args.queues:
             physical = f"airstack-{args.stack}-{spec.queue}"
             dlq = aws.sqs.Queue(
@@ -81,4 +94,13 @@ class Broker(pulumi.ComponentResource):
                 ),
                 opts=child(self, protect=args.protect),
             )
-        self.register_outputs({"queueUrls": {queue: q.url for queue, q in self.queues.items()}})
+        outputs: dict[str, pulumi.Input[object]] = {"queueUrls": {queue: q.url for queue, q in self.queues.items()}}
+        if self.redis:
+            outputs["redisEndpoint"] = self.redis.group.primary_endpoint_address
+        self.register_outputs(outputs)
+
+    def alarm(self, topic_arn: pulumi.Input[str]) -> None:
+        """Alarms on the broker itself, to the stack's alert topic (which exists only after this tier)."""
+        redis = self._args.redis
+        if redis:
+            broker_alarms(self, self._name, redis.stack, redis.settings, topic_arn, redis.tags)

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components import naming, recovery
 from components.airflow_settings import API_PORT, Endpoints
+from components.broker_settings import BROKER_ROLES
 from components.buckets import PrivateBucket
 from components.common import child, with_tags
 from components.config import StackConfig
@@ -45,6 +46,8 @@ class ComputeArgs:
     tags: Mapping[str, str]
     image_sources: Sequence[pulumi.Resource] = ()
     """What must exist before a task can pull its images (the pull-through cache of ECR Public)."""
+    broker_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Added to the tasks that talk to the Celery broker (a Redis broker's clients)."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -89,7 +92,8 @@ class Compute(pulumi.ComponentResource):
         self._endpoints = pulumi.Output.all(
             account=account,
             bucket=args.logs_bucket.name,
-            queues=pulumi.Output.all(**{q: queue.name for q, queue in args.queues.items()}),
+            # Output.all() of no queues (a Redis broker) would be a list, not a mapping.
+            queues=pulumi.Output.all(**{q: queue.name for q, queue in args.queues.items()}) if args.queues else {},
         ).apply(
             lambda v: Endpoints(
                 logs_bucket=v["bucket"],
@@ -178,7 +182,10 @@ class Compute(pulumi.ComponentResource):
             ],
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.subnet_ids,
-                security_groups=[args.security_group_ids[SECURITY_GROUP_OF[spec.role]]],
+                security_groups=[
+                    args.security_group_ids[SECURITY_GROUP_OF[spec.role]],
+                    *(args.broker_security_group_ids if spec.role in BROKER_ROLES else ()),
+                ],
                 assign_public_ip=False,
             ),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
@@ -220,7 +227,7 @@ class Compute(pulumi.ComponentResource):
                     running=self._desired_count(spec),
                     cluster_name=self._cluster.name,
                     service=service,
-                    queue=args.queues[spec.team.queue_name] if spec.team else None,
+                    queue=args.queues.get(spec.team.queue_name) if spec.team else None,
                     tags=args.tags,
                 )
             )

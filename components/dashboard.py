@@ -78,28 +78,32 @@ def dashboard_body(config: StackConfig, watched: Watched) -> dict[str, Any]:
     if thresholds.airflow_metrics(config):
         layout.row("Airflow", "its own StatsD metrics, through the CloudWatch agent in each task",
                    _airflow_widgets(config, watched))  # fmt: skip
+    queued = [team for team in watched.teams if team.queue_name is not None]
     layout.row("Teams", "per queue: tasks waiting (visible) and running (in flight), workers", [
         _graph(f"{team.team}: tasks and workers", region, [
-            _line("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": team.queue_name}, label="waiting"),
-            _line("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", {"QueueName": team.queue_name},
-                  label="running"),
+            *(() if team.queue_name is None else (
+                _line("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": team.queue_name},
+                      label="waiting"),
+                _line("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", {"QueueName": team.queue_name},
+                      label="running"),
+            )),
             _line("ECS/ContainerInsights", "DesiredTaskCount", {**cluster, "ServiceName": team.service},
                   label="workers desired", yAxis="right"),
             _line("ECS/ContainerInsights", "RunningTaskCount", {**cluster, "ServiceName": team.service},
                   label="workers running", yAxis="right"),
         ])
         for team in watched.teams
-    ] + [
+    ] + ([
         _graph("Oldest message (s)", region, [
             _line("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": team.queue_name}, label=team.queue)
-            for team in watched.teams
+            for team in queued
         ]),
         _graph("Dead letters", region, [
             _line("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": team.dead_letter_name},
                   label=team.queue)
-            for team in watched.teams
+            for team in queued
         ]),
-    ])  # fmt: skip
+    ] if queued else []))  # fmt: skip
     if watched.db_instance is not None:
         db = {"DBInstanceIdentifier": watched.db_instance}
         layout.row("Metastore", "RDS PostgreSQL", [

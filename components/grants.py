@@ -62,6 +62,15 @@ def team_secrets_prefix(prefix: str, team: str) -> str:
     return f"{prefix}/teams/{team}"
 
 
+def _own_queue(targets: GrantTargets, queue: str) -> list[dict[str, Any]]:
+    """A worker's own SQS queue; none on a Redis broker, whose clients authenticate with its AUTH token."""
+    if queue not in targets.queue_arns:
+        return []
+    actions = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+               "sqs:ReceiveMessage", "sqs:SendMessage"]  # fmt: skip
+    return [statement(actions, [targets.queue_arns[queue]])]
+
+
 def task_role_statements(
     role: Role, targets: GrantTargets, team: str | None, queue: str | None
 ) -> list[dict[str, Any]]:
@@ -71,17 +80,7 @@ def task_role_statements(
             raise ValueError("a worker's grants need its team and queue")
         return [
             statement(SECRET_READ, [f"{team_secrets_prefix(targets.secrets_arn_prefix, team)}/*"]),
-            statement(
-                [
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl",
-                    "sqs:ReceiveMessage",
-                    "sqs:SendMessage",
-                ],
-                [targets.queue_arns[queue]],
-            ),
+            *_own_queue(targets, queue),
             *prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/{queue}/", "write"),
             *prefix_statements(targets.data_bucket_arn, f"teams/{team}/", "readwrite"),
             # The image's hook protects a worker from scale-in while it runs tasks, through the ECS agent.
@@ -98,11 +97,13 @@ def task_role_statements(
     if role == "api-server":
         statements += prefix_statements(targets.logs_bucket_arn, f"{TASK_LOG_PREFIX}/", "read")
     elif role == "scheduler":
-        statements.append(
-            statement(
-                ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], sorted(targets.queue_arns.values())
+        if targets.queue_arns:
+            statements.append(
+                statement(
+                    ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+                    sorted(targets.queue_arns.values()),
+                )
             )
-        )
         # The migration step in the scheduler's task reads the master login RDS manages, to create the roles.
         statements.append(statement(["rds:DescribeDBInstances"], [targets.db_instance_arn]))
         statements.append(statement(["secretsmanager:GetSecretValue"], [targets.rds_master_secrets]))

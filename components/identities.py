@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components import airflow_metrics, naming, recovery, thresholds
 from components.airflow_settings import secret_names
+from components.broker_settings import broker_secret_keys
 from components.common import assume_role_policy, child, policy_document
 from components.config import StackConfig
 from components.grants import GrantTargets, dag_sync_statements, execution_role_statements, task_role_statements
@@ -43,6 +44,7 @@ def grant_targets(config: StackConfig, account: str) -> GrantTargets:
         queue_arns={
             t.queue_name: naming.queue_arn(region, account, naming.queue_name(stack, t.queue_name))
             for t in config.teams
+            if config.broker.type == "sqs"
         },
         # A standby reads its primary's connections and variables, replicated into its region.
         secrets_arn_prefix=naming.secret_partial_arn(
@@ -79,7 +81,7 @@ class Identities(pulumi.ComponentResource):
                 policy_arn=f"arn:{partition}:iam::aws:policy/{EXECUTION_ROLE_POLICY}",
                 opts=child(self),
             )
-            keys = sorted(secret_names(spec.role))
+            keys = sorted(secret_names(spec.role) | broker_secret_keys(config, spec.role))
             cached = thresholds.pulls_public_images(config) and spec.role in airflow_metrics.METRIC_ROLES
             aws.iam.RolePolicy(
                 f"{service}-execution-secrets",

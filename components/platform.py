@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from components import recovery
 from components.airflow_settings import SECRET_NAMES
 from components.broker import Broker, BrokerArgs, QueueSpec
+from components.broker_redis import RedisBrokerArgs
 from components.bucket_policies import FLOW_LOG_PREFIX
 from components.buckets import Buckets, BucketsArgs
 from components.compute import Compute, ComputeArgs
@@ -106,6 +107,8 @@ class AirflowPlatform(pulumi.ComponentResource):
             ),
             here,
         )
+        # Long enough to undo a mistaken deletion outside dev (FSBP; Secrets Manager allows 7 to 30).
+        recovery_window_days = 30 if protect else 7 if config.environment != "dev" else 0
         self.secrets = Secrets(
             "secrets",
             SecretsArgs(
@@ -113,8 +116,7 @@ class AirflowPlatform(pulumi.ComponentResource):
                 db_address=self.metastore.address,
                 db_port=self.metastore.port,
                 protect=protect,
-                # Long enough to undo a mistaken deletion outside dev (FSBP; Secrets Manager allows 7 to 30).
-                recovery_window_days=30 if protect else 7 if config.environment != "dev" else 0,
+                recovery_window_days=recovery_window_days,
                 tags=tags,
                 names={key: recovery.secret_name(config, key) for key in SECRET_NAMES},
                 owned=recovery.owned_secrets(config, SECRET_NAMES),
@@ -135,10 +137,23 @@ class AirflowPlatform(pulumi.ComponentResource):
                         visibility_timeout_seconds=config.visibility_timeout(t),
                     )
                     for t in config.teams
+                    if config.broker.type == "sqs"
                 ),
                 margin_percent=config.broker.visibility_margin_percent,
                 protect=protect,
                 tags=tags,
+                redis=RedisBrokerArgs(
+                    stack=config.stack,
+                    settings=config.broker.redis,
+                    vpc_id=self.network.vpc_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    log_retention_days=config.logs.retention_days,
+                    recovery_window_days=recovery_window_days,
+                    protect=protect,
+                    tags=tags,
+                )
+                if config.broker.redis is not None and config.broker.type == "redis"
+                else None,
             ),
             here,
         )
@@ -229,7 +244,8 @@ class AirflowPlatform(pulumi.ComponentResource):
                 queues=self.broker.queues,
                 file_system_id=self.dags.file_system_id,
                 access_points=self.dags.access_points,
-                secret_names=self.secrets.names,
+                secret_names={**self.secrets.names, **self.broker.secret_names},
+                broker_security_group_ids=self.broker.client_security_group_ids,
                 execution_roles=self.identities.execution_roles,
                 task_roles=self.identities.task_roles,
                 tags=tags,
@@ -249,6 +265,7 @@ class AirflowPlatform(pulumi.ComponentResource):
             ),
             here,
         )
+        self.broker.alarm(self.monitoring.topic_arn)
         self.outputs = self._outputs(config, account)
         self.register_outputs(self.outputs)
 
@@ -263,8 +280,8 @@ class AirflowPlatform(pulumi.ComponentResource):
                     team=s.team.name,
                     queue=s.team.queue_name,
                     service=s.service,
-                    queue_name=queues[s.team.queue_name].name,
-                    dead_letter_name=dead_letters[s.team.queue_name].name,
+                    queue_name=queues[s.team.queue_name].name if s.team.queue_name in queues else None,
+                    dead_letter_name=dead_letters[s.team.queue_name].name if s.team.queue_name in queues else None,
                     concurrency=s.team.concurrency,
                     max_workers=s.team.workers.max,
                 )
@@ -295,6 +312,7 @@ class AirflowPlatform(pulumi.ComponentResource):
             "albDnsName": self.ingress.dns_name,
             "clusterName": self.compute.cluster_name,
             "queueUrls": {q: queue.url for q, queue in self.broker.queues.items()},
+            **({"brokerEndpoint": self.broker.redis.group.primary_endpoint_address} if self.broker.redis else {}),
             "logsBucket": self.buckets.logs.name,
             "dataBucket": self.buckets.data.name,
             "artifactsBucket": self.buckets.artifacts.name,

@@ -18,7 +18,7 @@ class TeamQueue:
     service: str
     """The team's worker service (``worker-<team>``)."""
     queue_name: Any
-    """The SQS queue's name."""
+    """The SQS queue's name; None on a Redis broker."""
     dead_letter_name: Any
     concurrency: int
     max_workers: int

@@ -1,5 +1,8 @@
 """Celery settings the core image adds to Airflow's: SQS predefined queues, no remote control, no events.
 
+On a Redis broker (``AIRSTACK_CELERY_BROKER=redis``; its URL, with the AUTH token, is an ECS secret) there are no
+predefined queues or region: only the visibility timeout, which kombu's Redis transport also enforces.
+
 Selected with ``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=airstack_celery_config.CELERY_CONFIG``. The queue URLs come
 from ``AIRSTACK_CELERY_PREDEFINED_QUEUES`` (queue name -> URL), rendered per process by airstack, so workers
 need no sqs:ListQueues or sqs:CreateQueue.
@@ -23,22 +26,25 @@ from typing import Any
 QUEUES_ENV = "AIRSTACK_CELERY_PREDEFINED_QUEUES"
 VISIBILITY_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"
 REGION_ENV = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__REGION"
+BROKER_KIND_ENV = "AIRSTACK_CELERY_BROKER"
 WORKER_HOOKS = "airstack_worker_signals"
 
 
 def build(default: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Airflow's default Celery config with the SQS settings airstack needs."""
-    queues = json.loads(environ.get(QUEUES_ENV) or "{}")
-    if not isinstance(queues, dict) or not queues:
+    """Airflow's default Celery config with the broker settings airstack needs (SQS, or Redis)."""
+    redis = environ.get(BROKER_KIND_ENV) == "redis"
+    queues = {} if redis else json.loads(environ.get(QUEUES_ENV) or "{}")
+    if not redis and (not isinstance(queues, dict) or not queues):
         raise RuntimeError(f"{QUEUES_ENV} must map each Celery queue to its SQS URL")
     visibility = environ.get(VISIBILITY_ENV, "")
     if not visibility.isdigit() or int(visibility) <= 0:
         raise RuntimeError(f"{VISIBILITY_ENV} must be a number of seconds, not {visibility!r}")
     options = dict(default.get("broker_transport_options") or {})
     options["visibility_timeout"] = int(visibility)
-    if environ.get(REGION_ENV):
+    if environ.get(REGION_ENV) and not redis:
         options["region"] = environ[REGION_ENV]
-    options["predefined_queues"] = {name: {"url": url} for name, url in sorted(queues.items())}
+    if not redis:
+        options["predefined_queues"] = {name: {"url": url} for name, url in sorted(queues.items())}
     imports = tuple(default.get("imports") or ())
     return {
         **default,

@@ -68,7 +68,11 @@ def test_the_agent_sits_beside_airflow_with_its_config_and_never_stops_the_task(
         if c.name == "cloudwatch-agent"
     ]
     assert agent["essential"] is False, "Airflow runs on without it; the missing heartbeat is alarmed"
-    assert agent["image"] == CONFIG.monitoring.agent_image
+    # ECR Public's image, pulled through the stack's own cache (private subnets reach ECR, not ECR Public).
+    assert CONFIG.monitoring.agent_image.startswith("public.ecr.aws/")
+    assert agent["image"] == CONFIG.monitoring.agent_image.replace(
+        "public.ecr.aws/", f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{CONFIG.stack}-public/"
+    )
     assert "user" not in agent, "the agent image's own user"
     assert "command" not in agent, "the agent image's own entry point"
     assert agent["memory"] == 256

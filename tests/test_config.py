@@ -79,7 +79,7 @@ def test_longest_task_beyond_sqs_limit_says_what_to_do() -> None:
     assert problems("dev", values) == [
         "airstack:teams[0].longestTask = 10h: with a 25% visibility margin this queue needs a visibility timeout of "
         "45000 s, above SQS's limit of 43200 s; split the task so each part ends within 9h36m, lower "
-        "broker.visibilityMarginPercent, or run it where the broker has no such limit (a Redis/ElastiCache broker)"
+        "broker.visibilityMarginPercent, or set broker.type: redis (an ElastiCache broker, which has no such limit)"
     ]
 
 

@@ -245,6 +245,37 @@ def worker_task(secrets: list[str]) -> Resource:
                networkMode="awsvpc", tags=TAGS)  # fmt: skip
 
 
+def replication_group(**override: Any) -> Resource:
+    inputs = {"engine": "valkey", "transitEncryptionEnabled": True, "atRestEncryptionEnabled": True,
+              "authToken": "t" * 32, "tags": TAGS, **override}  # fmt: skip
+    return res("aws:elasticache/replicationGroup:ReplicationGroup", "broker", protect=True,
+               **{k: v for k, v in inputs.items() if v is not None})  # fmt: skip
+
+
+def redis_worker(name: str, timeout: int, visibility: int | None) -> Resource:
+    """A Celery worker whose Redis URL is an ECS secret (the value no rule sees), as airstack renders it."""
+    env = {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRSTACK_CELERY_BROKER": "redis",
+        "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT": str(timeout),
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(visibility) if visibility else None,
+    }
+    container = {
+        "name": "worker",
+        "image": "apache/airflow:3.3.2",
+        "command": ["celery", "worker"],
+        "environment": [{"name": k, "value": v} for k, v in env.items() if v is not None],
+        "secrets": [
+            {
+                "name": "AIRFLOW__CELERY__BROKER_URL",
+                "valueFrom": "arn:aws:secretsmanager:eu-west-1:1:secret:celery-broker-url",
+            }
+        ],
+    }
+    return res("aws:ecs/taskDefinition:TaskDefinition", name, containerDefinitions=json.dumps([container]),
+               networkMode="awsvpc", tags=TAGS)  # fmt: skip
+
+
 @dataclass
 class Case:
     policy: str
@@ -498,6 +529,30 @@ CASES: dict[str, Case] = {
         celery_task(AIRSTACK_CELERY_PREDEFINED_QUEUES=None, AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT="700",
         AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__PREDEFINED_QUEUES=json.dumps({"default": {
             "url": "https://sqs.eu-west-1.amazonaws.com/1/short"}}))]),
+    "redis workers sharing a broker, each covering the longest": Case("sqs-visibility-covers-longest-task", [
+        redis_worker("long", 72000, 90000), redis_worker("short", 7200, 90000)]),
+    "redis worker with only its own tasks' visibility": Case("sqs-visibility-covers-longest-task", [
+        redis_worker("long", 72000, 90000), redis_worker("short", 7200, 9000)],
+        ["container worker of short sets AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=9000 but shares "
+         "its Redis broker with container worker of long, whose tasks run up to 72000 s and need 79200 s (+10%)"]),
+    "redis by its kind, left at the default": Case("sqs-visibility-covers-longest-task", [
+        redis_worker("long", 90000, None)], ["container worker of long leaves "
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT at Celery's default 86400 s but its "
+        "AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT lets tasks run 90000 s, which needs at least 99000 s"]),
+    # elasticache-encrypted-and-authenticated
+    "cache with a generated token": Case("elasticache-encrypted-and-authenticated", [
+        res("random:index/randomPassword:RandomPassword", "pw", length=64), replication_group(authToken="pw-id")]),
+    "cache with a user group": Case("elasticache-encrypted-and-authenticated", [replication_group(
+        authToken=None, userGroupIds=["celery-users"])]),
+    "valkey encrypted at rest by default": Case("elasticache-encrypted-and-authenticated", [replication_group(
+        atRestEncryptionEnabled=None)]),
+    "redis in clear and open": Case("elasticache-encrypted-and-authenticated", [replication_group(
+        engine="redis", transitEncryptionEnabled=None, atRestEncryptionEnabled=None, authToken=None)],
+        ["replication group broker has transitEncryptionEnabled None: clients, replicas and AUTH talk in clear",
+         "replication group broker (redis) has atRestEncryptionEnabled None: its data, swap and snapshots are "
+         "stored in clear", "replication group broker has neither an authToken nor userGroupIds"]),
+    "cache preferring tls": Case("elasticache-encrypted-and-authenticated", [replication_group(
+        transitEncryptionMode="preferred")], ['replication group broker has transitEncryptionMode "preferred"']),
     "redis without a task timeout": Case("airflow-task-timeout-bounded", [celery_task(
         AIRFLOW__CELERY__BROKER_URL="rediss://cache:6380/0")], ["has AIRFLOW__CORE__DEFAULT_TASK_EXECUTION_TIMEOUT=None"]),
     # the security baseline and worker isolation

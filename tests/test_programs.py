@@ -77,9 +77,9 @@ EXPECTED: dict[str, Expected] = {
         options={"lookups": PROGRAMS / "wordpress" / "lookups.yaml"},
     ),
     "celery_redis": Expected(
-        [("airflow-task-timeout-bounded", "worker", M), ("lb-internet-listeners-web-only", "redis", M),
-         ("sqs-visibility-covers-longest-task", "worker", M)],
-        preview=[("lb-internet-listeners-web-only", "redis", M)],
+        [("airflow-task-timeout-bounded", "worker", M), ("elasticache-encrypted-and-authenticated", "broker", M),
+         ("lb-internet-listeners-web-only", "redis", M), ("sqs-visibility-covers-longest-task", "worker", M)],
+        preview=[("elasticache-encrypted-and-authenticated", "broker", M), ("lb-internet-listeners-web-only", "redis", M)],
         skipped_on_preview=FIRST_PREVIEW_UNKNOWN_CONTAINERS,
     ),
     "main_subdir": Expected(

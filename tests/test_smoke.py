@@ -268,13 +268,13 @@ def test_what_has_no_stand_in_is_refused_by_name() -> None:
         DEV.secret_for("arn:aws:secretsmanager:eu-west-1:111122223333:secret:other")
     with pytest.raises(PlanError, match="version stages"):
         split_value_from("arn:aws:secretsmanager:r:1:secret:n:key:AWSPREVIOUS:")
-    redis = replace(
+    rabbit = replace(
         DEV,
         tasks=tuple(
             replace(
                 t,
                 containers=tuple(
-                    replace(c, environment={**c.environment, "AIRFLOW__CELERY__BROKER_URL": "rediss://x:6379/0"})
+                    replace(c, environment={**c.environment, "AIRFLOW__CELERY__BROKER_URL": "amqps://x:5671//"})
                     for c in t.containers
                 ),
             )
@@ -282,8 +282,8 @@ def test_what_has_no_stand_in_is_refused_by_name() -> None:
         ),
     )
     assert check_broker(DEV) == "moto (SQS)"
-    with pytest.raises(PlanError, match=r"rediss:// .*SQS only"):
-        check_broker(redis)
+    with pytest.raises(PlanError, match=r"amqps:// .*SQS and Redis"):
+        check_broker(rabbit)
 
 
 # ----------------------------------------------------------------------------------------- differences

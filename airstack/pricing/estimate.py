@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airstack.offline import ProgramRun
 from airstack.pricing import mwaa
+from airstack.pricing.caches import cache_items
 from airstack.pricing.compute import fargate_items
 from airstack.pricing.context import Context
 from airstack.pricing.infra import database_items, ingress_items, network_items
@@ -44,6 +45,7 @@ def estimate(
         *network_items(ctx),
         *ingress_items(ctx),
         *database_items(ctx),
+        *cache_items(ctx),
         *storage_items(ctx),
         *messaging_items(ctx),
         *security_items(ctx),

@@ -69,9 +69,19 @@ def messaging_items(ctx: Context) -> list[LineItem]:
     broker = [
         q for q in queues if not _dead_letter(text(q.inputs.get("name")) or q.name, dict(mapping(q.inputs.get("tags"))))
     ]
+    free = p.factor("sqs.freeRequestsPerMonth")
+    if not broker:
+        # Celery runs on another broker (Redis): only dead letters, which are rare.
+        return [
+            LineItem(
+                f"SQS ({len(queues)} dead-letter, no broker queue)",
+                0.0,
+                f"occasional requests only, within the first {free:,.0f} a month that are free",
+                "messaging",
+            )
+        ]
     polls = worker_task_hours(ctx) * 3600 / usage.sqs_poll_seconds
     messages = 3 * usage.task_runs_per_month
-    free = p.factor("sqs.freeRequestsPerMonth")
     billed = max(0.0, polls + messages - free)
     return [
         LineItem(

@@ -1,7 +1,7 @@
 """What the smoke proves once everything runs: runs succeed on the right workers, logs land, queues drain.
 
 Every check is made against what a user would see: the REST API (with the admin login), the S3 stand-in,
-the SQS stand-in and the containers' own output.
+the SQS stand-in (or the Redis broker's) and the containers' own output.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 
 from airstack.smoke.api import AirflowApi, ApiError
 from airstack.smoke.aws import Moto
+from airstack.smoke.brokers import BINDING_PREFIX, PRIORITY_STEPS, UNACKED, queue_keys
 from airstack.smoke.containers import Launch
 from airstack.smoke.deploy import Team, dag_id
 from airstack.smoke.differences import ContainerPlace
 from airstack.smoke.plan import SmokePlan
+from airstack.smoke.redis_server import RedisClient
 from airstack.smoke.report import Check
 
 FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
@@ -108,6 +110,8 @@ class Checker:
     tick: Callable[[], None]
     """Called while waiting: lets the caller notice a container that stopped."""
     checks: list[Check] = field(default_factory=list)
+    broker: RedisClient | None = None
+    """The local redis-server standing in for a Redis broker, if the stack has one."""
 
     def add(self, name: str, ok: bool, detail: str, *components: str) -> bool:
         self.checks.append(Check(name, ok, detail, tuple(c for c in components if c)))
@@ -360,12 +364,44 @@ class Checker:
         text = self._log(record, ti)
         return text if "resumed after the triggerer" in text else None
 
+    def broker_depths(self) -> dict[str, int]:
+        """Messages left on a Redis broker: waiting in each team's queue (every priority list) and unacknowledged."""
+        if self.broker is None:
+            return {}
+        queues = sorted({p.team.queue for p in self.teams})
+        calls = [("LLEN", key) for queue in queues for key in queue_keys(queue)] + [("HLEN", UNACKED)]
+        replies = [r if isinstance(r, int) else 0 for r in self.broker.commands(calls)]
+        per_list = iter(replies[:-1])
+        depths = {f"redis {queue}": sum(next(per_list) for _ in PRIORITY_STEPS) for queue in queues}
+        depths["redis unacked"] = replies[-1]
+        return depths
+
+    def broker_carried(self, workloads: int) -> None:
+        """On a Redis broker: each team's queue was declared there, and the tasks were pushed onto it."""
+        if self.broker is None:
+            return
+        queues = sorted({p.team.queue for p in self.teams})
+        replies = self.broker.commands(
+            [*(("EXISTS", f"{BINDING_PREFIX}{q}") for q in queues), ("INFO", "commandstats")]
+        )
+        declared = [q for q, found in zip(queues, replies[:-1], strict=True) if found == 1]
+        match = re.search(r"cmdstat_lpush:calls=(\d+)", str(replies[-1]))
+        pushed = int(match.group(1)) if match else 0
+        self.add(
+            "tasks went through the Redis broker",
+            declared == queues and pushed >= workloads > 0,
+            f"queues declared on it: {', '.join(declared) or 'none'}; {pushed} messages pushed for {workloads} "
+            "workloads",
+            self.scheduler,
+            *(p.worker for p in self.teams),
+        )
+
     def queues_empty(self) -> None:
         depths: Mapping[str, int] = {}
 
         def empty() -> bool:
             nonlocal depths
-            depths = self.moto.queue_depths(self.plan)
+            depths = {**self.moto.queue_depths(self.plan), **self.broker_depths()}
             return not any(depths.values())
 
         self._wait(empty, QUEUE_DRAIN_TIMEOUT, interval=2)
@@ -373,7 +409,7 @@ class Checker:
         self.add(
             "queues and dead-letter queues empty",
             not busy,
-            f"messages left: {busy}" if busy else f"{len(depths)} queues",
+            f"messages left: {busy}" if busy else f"{len(depths)} queues: {', '.join(sorted(depths))}",
             self.scheduler,
             *(p.worker for p in self.teams),
         )

@@ -89,7 +89,16 @@ DIFFERENCES: tuple[Difference, ...] = (
         "secrets",
         "ECS resolves each container's `secrets` from Secrets Manager at task start",
         "the same valueFrom resolved from moto's Secrets Manager, holding generated values; database URLs "
-        "rebuilt for the local PostgreSQL (host, port, a generated password; role, database and options kept)",
+        "rebuilt for the local PostgreSQL (host, port, a generated password; role, database and options kept), "
+        "Redis broker URLs for the local redis-server (see broker)",
+    ),
+    Difference(
+        "broker",
+        "the Celery broker: the stack's SQS queues, or an ElastiCache (Valkey/Redis OSS) replication group at "
+        "its primary endpoint, TLS with Amazon's certificate, an AUTH token, replicas and failover",
+        "SQS: moto (above). Redis: redis-server {redis} on 127.0.0.1:{broker_port}, TLS only with a throw-away "
+        "certificate, requirepass, noeviction, nothing saved, one node; the broker URL is rebuilt for it (host, "
+        "port, a generated password, ssl_ca_certs naming its certificate; scheme, database and ssl_cert_reqs kept)",
     ),
     Difference(
         "database",

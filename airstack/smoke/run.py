@@ -20,9 +20,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from airstack.smoke import aws, isolation, postgres
+from airstack.smoke import aws, isolation, postgres, redis_server
 from airstack.smoke.airflow_venv import DOCKERFILE, REQUIREMENTS, VenvError, ensure_venv, image_python
 from airstack.smoke.api import AirflowApi, ApiError
+from airstack.smoke.brokers import redis_schemes
 from airstack.smoke.checks import Checker, RunRecord, TeamPlace, team_place
 from airstack.smoke.containers import ContainerError, Fleet, Launch, image_files, is_ready, prepare_root
 from airstack.smoke.deploy import DeployError, copy, dag_sync, deploy_through, stage, teams
@@ -37,7 +38,7 @@ from airstack.smoke.differences import (
 from airstack.smoke.layout import Layout, lay_out
 from airstack.smoke.metric_checks import metric_checks
 from airstack.smoke.migration import admin_login, database_instance, is_migration
-from airstack.smoke.network import LOOPBACK
+from airstack.smoke.network import LOOPBACK, free_port
 from airstack.smoke.plan import PlanError, SmokePlan
 from airstack.smoke.processes import (
     Supervisor,
@@ -50,11 +51,12 @@ from airstack.smoke.processes import (
     tail,
 )
 from airstack.smoke.report import Board, Check, MemorySampler, Timings, changes_table, differences_table, report
-from airstack.smoke.secret_values import StandInSecrets, generate, mask
+from airstack.smoke.secret_values import BrokerEndpoint, StandInSecrets, generate, mask
 from airstack.stackfile import PROJECT_ROOT
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_MACHINE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 READY_TIMEOUT = 300.0
+RESULTS_TIMEOUT = 30.0
 
 
 class MissingToolError(Exception):
@@ -82,6 +84,12 @@ class Smoke:
     fleet: Fleet | None = None
     moto: aws.Moto | None = None
     database: postgres.Postgres | None = None
+    redis: redis_server.RedisServer | None = None
+    """The stand-in for a Redis broker (only when the stack's broker URLs are redis:// or rediss://)."""
+    redis_binary: Path | None = None
+    broker_port: int = 0
+    plain_broker_port: int | None = None
+    """Where the redis-server also takes plain connections, for a redis:// URL (ElastiCache with TLS: never)."""
     api_url: str = ""
 
     def __post_init__(self) -> None:
@@ -104,7 +112,7 @@ class Smoke:
             why = interrupt.args[0] if interrupt.args else "Ctrl-C"
             self.console.print(f"[yellow]interrupted ({why}): stopping everything[/yellow]")
             code = EXIT_INTERRUPTED
-        except (postgres.PostgresError, VenvError, MissingToolError) as error:
+        except (postgres.PostgresError, redis_server.RedisError, VenvError, MissingToolError) as error:
             self.console.print(f"[red]this machine cannot run the smoke:[/red] {error}")
             code = EXIT_MACHINE
         except aws.AwsError as error:
@@ -133,6 +141,14 @@ class Smoke:
             python, python_version = ensure_venv()
         with self.timings.phase("PostgreSQL binaries"):
             bindir = postgres.ensure_installed(lambda message: self.console.print(f"[dim]{message}[/dim]"))
+        schemes = redis_schemes(self.plan)
+        if schemes:
+            with self.timings.phase("redis-server binary"):
+                self.redis_binary = redis_server.ensure_installed(
+                    lambda message: self.console.print(f"[dim]{message}[/dim]")
+                )
+            self.broker_port = free_port()
+            self.plain_broker_port = free_port() if "redis" in schemes else None
         self.instance = database_instance(self.plan)
         self.layout = lay_out(self.plan, self.dir, python)
         site, places = self.layout.site, self.layout.places
@@ -177,6 +193,8 @@ class Smoke:
                 "python": python_version,
                 "requirements": REQUIREMENTS.relative_to(PROJECT_ROOT),
                 "agents": ", ".join(sorted({c.image for c in self.plan.sidecars})) or "none in this stack",
+                "redis": redis_server.server_version(self.redis_binary) if self.redis_binary else "(none)",
+                "broker_port": self.broker_port if self.redis_binary else "(none: no Redis broker)",
             }
         )
         self.console.print(differences_table(rows))
@@ -199,8 +217,9 @@ class Smoke:
             )
             if instance.db_name and instance.db_name != postgres.MAINTENANCE_DATABASE:
                 self.database.create_database(instance.db_name)
-            self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port)
             self.board.set("postgres", "ready", f"master {instance.master_username}, database {instance.db_name}")
+        broker = self._broker(python)
+        self.secrets = generate(self.plan.secrets, LOOPBACK, self.database_port, broker)
         with self.timings.phase("moto (SQS, S3, Secrets Manager)"):
             self.board.set("moto", "starting", f"127.0.0.1:{self.moto_port}")
             self.moto = aws.start(self.supervisor, self.dir, self.moto_port, self.plan)
@@ -210,6 +229,30 @@ class Smoke:
                 "ready",
                 f"{len(self.plan.queues)} queues, {len(self.plan.buckets)} buckets, {len(self.plan.secrets)} secrets",
             )
+
+    def _broker(self, python: Path) -> BrokerEndpoint | None:
+        """A redis-server for a Redis broker: TLS only, a generated password, a certificate made for this run."""
+        if self.redis_binary is None:
+            return None
+        with self.timings.phase("redis-server"):
+            self.board.set("redis", "starting", f"127.0.0.1:{self.broker_port} (TLS)")
+            self.redis = redis_server.start(
+                self.supervisor,
+                self.redis_binary,
+                self.dir,
+                self.broker_port,
+                secrets.token_urlsafe(32),
+                python,
+                plain_port=self.plain_broker_port,
+            )
+            self.board.set("redis", "ready", f"redis-server {self.redis.version}, TLS, requirepass")
+        return BrokerEndpoint(
+            redis_server.HOST,
+            self.redis.port,
+            self.redis.password,
+            str(self.redis.ca_file),
+            plain_port=self.plain_broker_port,
+        )
 
     def _containers(self, site: Site, places: dict[str, ContainerPlace], python: Path) -> None:
         assert self.moto is not None
@@ -336,6 +379,7 @@ class Smoke:
             triggerer_address=self._address_of("triggerer"),
             dag_processor=self._name_of("dag-processor") or None,
             tick=self._tick,
+            broker=self.redis.client() if self.redis else None,
         )
         try:
             with self.timings.phase("runs and checks"):
@@ -348,11 +392,14 @@ class Smoke:
                         checker.follow(runs)
                         checker.check_runs(runs)
                         checker.checks += self._worker_checks(runs)
+                        checker.broker_carried(self._workloads())
                 checker.queues_empty()
         except (ApiError, OSError) as error:
             checker.add("REST API answers", False, str(error), checker.api_server)
         except aws.client_errors() as error:
             checker.add("AWS stand-in answers", False, str(error), "moto")
+        except redis_server.RedisError as error:
+            checker.add("Redis stand-in answers", False, str(error), "redis")
         finally:
             self.checks += checker.checks
             self.checks += self._metric_checks()
@@ -382,8 +429,19 @@ class Smoke:
         assert self.secrets is not None
         master = (self.database.master, self.database.master_password)
         checks = isolation.secret_checks(self.plan, self._workers(), self.secrets, master, runs)
-        outputs = {w.name: _read(w.process.log) for w in self._workers() if w.process}
-        return [*checks, isolation.results_check(self.database, self._workers(), outputs)]
+        # Celery stores a workload's result just after its task instance shows success: wait for the last ones.
+        deadline = time.monotonic() + RESULTS_TIMEOUT
+        while True:
+            outputs = {w.name: _read(w.process.log) for w in self._workers() if w.process}
+            results = isolation.results_check(self.database, self._workers(), outputs)
+            if results.ok or time.monotonic() > deadline:
+                return [*checks, results]
+            self._tick()
+            time.sleep(1)
+
+    def _workloads(self) -> int:
+        """Workloads the workers ran, by their own output."""
+        return sum(_read(w.process.log).count(isolation.WORKLOAD_STARTED) for w in self._workers() if w.process)
 
     def _workers(self) -> list[Launch]:
         return [self.launches[team.worker] for team in self.teams]
@@ -423,6 +481,8 @@ class Smoke:
         known = {**(self.secrets.values if self.secrets else {}), **(self.secrets.passwords if self.secrets else {})}
         if self.database is not None:
             known |= {"superuser": self.database.password, "master": self.database.master_password}
+        if self.redis is not None:
+            known["redis"] = self.redis.password
         for name in dict.fromkeys(failing):
             with_log = self.supervisor.log_dir / f"{name}.log"
             tails[name] = mask(known, tail(with_log, 40)) or "(no output)"

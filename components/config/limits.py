@@ -103,6 +103,18 @@ def queue_derived_names(stack: str, queue: str) -> list[DerivedName]:
     ]
 
 
+def broker_name_problems(stack: str, broker: Any) -> list[tuple[str, str, str]]:
+    """``(key, value, message)`` when a Redis broker's replication group ID would be longer than ElastiCache allows."""
+    from components.broker_settings import REPLICATION_GROUP_ID_MAX, replication_group_id
+
+    kind = broker.get("type") if isinstance(broker, Mapping) else None
+    if kind != "redis" or not STACK_NAME_PATTERN.fullmatch(stack):
+        return []
+    name = DerivedName("ElastiCache replication group", replication_group_id(stack), REPLICATION_GROUP_ID_MAX)
+    problem = name.problem("stack name", stack)
+    return [("stack name", stack, f"{problem} (with broker.type redis)")] if problem else []
+
+
 def _longest(names: list[DerivedName]) -> DerivedName | None:
     """Of the names a value makes too long, the one that bounds it most."""
     over = [n for n in names if n.excess > 0]
@@ -152,10 +164,12 @@ def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTar
     """What the program hands the renderers, with a stand-in account: the sizes match what `up` sends."""
     from components import recovery
     from components.airflow_settings import SECRET_NAMES, Endpoints
+    from components.broker_settings import broker_secret_names
     from components.identities import grant_targets
 
     stack, region = config.stack, config.aws_region
-    queues = {t.queue_name: naming.queue_name(stack, t.queue_name) for t in config.teams}
+    sqs = config.broker.type == "sqs"
+    queues = {t.queue_name: naming.queue_name(stack, t.queue_name) for t in config.teams if sqs}
     endpoints = Endpoints(
         logs_bucket=naming.bucket_name(stack, "logs", ACCOUNT, region),
         queue_urls={q: naming.queue_url(region, ACCOUNT, name) for q, name in queues.items()},
@@ -165,6 +179,7 @@ def _stand_ins(config: StackConfig) -> tuple[Endpoints, dict[str, str], GrantTar
         registry=naming.registry(region, ACCOUNT),
     )
     secret_arns = {s: naming.secret_partial_arn(region, ACCOUNT, recovery.secret_name(config, s)) for s in SECRET_NAMES}
+    secret_arns |= {s: naming.secret_partial_arn(region, ACCOUNT, n) for s, n in broker_secret_names(config).items()}
     return endpoints, secret_arns, grant_targets(config, ACCOUNT)
 
 

@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from components.config._base import NAMESPACE, _Model
 from components.config.aws import AWS_PROVIDER_KEYS, AWS_SECRET_KEYS
-from components.config.limits import capacity_problems, derived_name_problems
+from components.config.limits import broker_name_problems, capacity_problems, derived_name_problems
 from components.config.operations import OFFLINE_SECRET_PREFIX
 from components.config.stack import StackConfig
 from components.config.workloads import Broker
@@ -305,6 +305,7 @@ def load_stack_config(
     problems += secret_problems
     region = data.get("awsRegion")
     problems += [Problem(k, v, m) for k, v, m in derived_name_problems(stack, region, data.get("teams"))]
+    problems += [Problem(k, v, m) for k, v, m in broker_name_problems(stack, data.get("broker"))]
     # An omitted section is validated from `{}`, not taken as a ready-made default: its checks (a prod metastore
     # must be Multi-AZ, ...) depend on the environment and would otherwise never run.
     for field_name, field in StackConfig.model_fields.items():
@@ -312,12 +313,15 @@ def load_stack_config(
             data.setdefault(to_camel(field_name), {})
 
     margin = _lookup(data, ["broker", "visibilityMarginPercent"])
+    broker_type = _lookup(data, ["broker", "type"])
     default_tags = _lookup(data, ["awsDefaultTags", "tags"])
     context = {
         "environment": data.get("environment"),
         "stack": stack,
         "region": region if isinstance(region, str) else None,
         "visibility_margin_percent": Broker().visibility_margin_percent if margin is _MISSING else margin,
+        "broker_type": Broker().type if broker_type is _MISSING else broker_type,
+        "metastore_multi_az": _lookup(data, ["metastore", "multiAz"]),
         "default_tag_keys": list(default_tags) if isinstance(default_tags, Mapping) else [],
     }
     try:

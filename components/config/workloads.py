@@ -19,20 +19,28 @@ from components.config._base import (
     environment_of,
 )
 from components.config.aws import ECS_IMAGE_MAX, ecr_region, repository_problem
-from components.sizing import (
-    SQS_MAX_VISIBILITY_SECONDS,
-    fargate_memory_choices,
-    format_duration,
-    is_valid_fargate_size,
-    longest_task_that_fits,
-    parse_duration,
-    visibility_timeout_seconds,
-)
+from components.config.broker import BrokerType, RedisBroker, longest_task_problem
+from components.sizing import fargate_memory_choices, is_valid_fargate_size, parse_duration
 
 
 class Broker(_Model):
-    type: Literal["sqs"] = "sqs"
+    type: BrokerType = "sqs"
+    """``sqs``: one SQS queue per team queue. ``redis``: an ElastiCache replication group (``redis``) for tasks
+    longer than SQS's 12 h visibility allows."""
     visibility_margin_percent: Int = Field(default=25, ge=10, le=200)
+    redis: RedisBroker | None = None
+    """Read with ``type: redis`` only; its defaults apply when it is left out."""
+
+    @field_validator("redis")
+    @classmethod
+    def _only_for_redis(cls, value: RedisBroker | None, info: ValidationInfo) -> RedisBroker | None:
+        kind = info.data.get("type")
+        if kind == "redis" and value is None:
+            # Validated like a written section, so that its defaults follow the environment.
+            return RedisBroker.model_validate({}, context=info.context)
+        if kind not in (None, "redis") and value is not None:
+            raise ValueError(f"is read only with broker.type redis (this stack's broker is {kind}): remove it")
+        return value
 
 
 class Image(_Model):
@@ -175,17 +183,22 @@ class Team(_Model):
 
     @field_validator("longest_task")
     @classmethod
-    def _fits_sqs(cls, value: str, info: ValidationInfo) -> str:
+    def _fits_broker(cls, value: str, info: ValidationInfo) -> str:
         margin = context_value(info, "visibility_margin_percent")
-        if type(margin) is not int:
+        broker = context_value(info, "broker_type")
+        if type(margin) is not int or broker not in ("sqs", "redis"):
             return value  # the broker section reports it
-        needed = visibility_timeout_seconds(parse_duration(value), margin)
-        if needed > SQS_MAX_VISIBILITY_SECONDS:
-            fits = format_duration(longest_task_that_fits(margin))
+        problem = longest_task_problem(broker, parse_duration(value), margin)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_run_without_queue_metrics(cls, value: WorkerScaling, info: ValidationInfo) -> WorkerScaling:
+        if context_value(info, "broker_type") == "redis" and value.min < 1:
             raise ValueError(
-                f"with a {margin}% visibility margin this queue needs a visibility timeout of {needed} s, "
-                f"above SQS's limit of {SQS_MAX_VISIBILITY_SECONDS} s; split the task so each part ends within "
-                f"{fits}, lower broker.visibilityMarginPercent, or run it where the broker has no such limit "
-                "(a Redis/ElastiCache broker)"
+                "with broker.type redis a team's workers do not scale on their queue's length (ElastiCache "
+                "publishes no metric per Celery queue), so they run workers.min tasks: set min to at least 1"
             )
         return value

@@ -2,7 +2,7 @@
 
 from pulumi_policy import Policy
 
-from airstack_policies import baseline, buckets, databases, identity, network, secrets, sqs, workloads
+from airstack_policies import baseline, buckets, caches, databases, identity, network, secrets, sqs, workloads
 from airstack_policies._rules import EXEMPT_TAG, EXEMPTED_PREFIX
 
 PACK_NAME = "airstack"
@@ -10,6 +10,7 @@ POLICIES: list[Policy] = [
     *sqs.POLICIES,
     *buckets.POLICIES,
     *databases.POLICIES,
+    *caches.POLICIES,
     *secrets.POLICIES,
     *network.POLICIES,
     *identity.POLICIES,

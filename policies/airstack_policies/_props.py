@@ -45,6 +45,8 @@ LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 EC2_INSTANCE = "aws:ec2/instance:Instance"
 SUBNET = "aws:ec2/subnet:Subnet"
 BROKER_URL_ENV = "AIRFLOW__CELERY__BROKER_URL"
+BROKER_KIND_ENV = "AIRSTACK_CELERY_BROKER"
+"""airstack's word for the broker's kind (``redis``) where its URL is an ECS secret, whose value no rule sees."""
 TRANSPORT_OPTIONS_PREFIX = "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__"
 
 _SENTINELS = frozenset(
@@ -164,11 +166,11 @@ def is_celery_on_sqs(env: Mapping[str, str]) -> bool:
 
 def celery_broker(env: Mapping[str, str], secret_names: Iterable[str] = ()) -> str | None:
     """``sqs`` or ``redis`` (brokers whose messages come back after a visibility timeout), ``other`` for Celery
-    on a broker of unknown kind (its URL passed as a secret), None for a process that does not run Celery."""
-    url = env.get(BROKER_URL_ENV, "")
+    on a broker of unknown kind (its URL passed as a secret, no kind said), None for a process without Celery."""
+    url = env.get(BROKER_URL_ENV, "") or env.get(BROKER_KIND_ENV, "")
     if url.startswith("sqs"):
         return "sqs"
-    if url.startswith(("redis://", "rediss://", "sentinel://")):
+    if url.startswith(("redis://", "rediss://", "sentinel://")) or url == "redis":
         return "redis"
     names = set(env) | set(secret_names)
     celery = (

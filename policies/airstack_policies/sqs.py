@@ -10,11 +10,13 @@ visibility timeout ends before the task does, and the task runs twice. The longe
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from airstack_policies._props import (
+    BROKER_URL_ENV,
     CELERY_DEFAULT_VISIBILITY_SECONDS,
     LONGEST_TASK_TAG,
     QUEUE,
@@ -33,6 +35,8 @@ from airstack_policies._props import (
     depends_on,
     environment,
     is_airflow,
+    is_unknown,
+    items,
     peek,
     refers_to,
     secret_names,
@@ -101,6 +105,7 @@ def _check_visibility(args: StackValidationArgs, report: ReportViolation) -> Non
             )
 
     _check_celery_processes(args, report, queues, longest, margin)
+    _check_shared_redis(args, report, margin)
 
 
 def _longest_of_process(env: dict[str, str], config: Any) -> tuple[int, str] | None:
@@ -164,6 +169,54 @@ def _check_celery_processes(
                 )
 
 
+def _broker_of(container: dict[str, Any], env: dict[str, str]) -> str | None:
+    """What identifies a process's broker: its URL, or the secret ECS reads the URL from."""
+    if env.get(BROKER_URL_ENV):
+        return env[BROKER_URL_ENV]
+    for secret in items(container.get("secrets")):
+        if isinstance(secret, Mapping) and secret.get("name") == BROKER_URL_ENV:
+            source = secret.get("valueFrom")
+            return f"secret {source}" if isinstance(source, str) and not is_unknown(source) else None
+    return None
+
+
+def _check_shared_redis(args: StackValidationArgs, report: ReportViolation, margin: int) -> None:
+    """On one Redis broker every process's visibility timeout covers the longest task of any of them.
+
+    kombu's Redis transport keeps the unacknowledged messages of all queues in one sorted set, and every consuming
+    worker puts back those older than its *own* visibility timeout: a team whose tasks are short would redeliver
+    another team's long task while it runs.
+    """
+    config = args.get_config()
+    members: dict[str, list[tuple[str, int | None, int, Any]]] = {}
+    for task_definition in args.resources:
+        if task_definition.resource_type != TASK_DEFINITION:
+            continue
+        for container in containers(task_definition.props):
+            env = environment(container)
+            broker = _broker_of(container, env)
+            if broker is None or celery_broker(env, secret_names(container)) != "redis":
+                continue
+            own = _longest_of_process(env, config)
+            label = f"container {container.get('name')} of {task_definition.name}"
+            visibility = as_int(env.get(VISIBILITY_ENV, CELERY_DEFAULT_VISIBILITY_SECONDS))
+            members.setdefault(broker, []).append((label, visibility, own[0] if own else 0, task_definition))
+    for group in members.values():
+        longest_label, _, longest, _ = max(group, key=lambda m: m[2])
+        needed = _required(longest, margin)
+        for label, visibility, own, task_definition in group:
+            # A process's own tasks are judged above; here only what another process on the broker needs.
+            if visibility is None or visibility >= needed or _required(own, margin) > visibility:
+                continue
+            report(
+                f"{label} sets {VISIBILITY_ENV}={visibility} but shares its Redis broker with {longest_label}, "
+                f"whose tasks run up to {longest} s and need {needed} s (+{margin}%): any worker on a Redis broker "
+                "puts back every queue's unacknowledged messages older than its own visibility timeout, so that "
+                "task would run twice",
+                task_definition.urn,
+            )
+
+
 def _queues_of(env: dict[str, str], queues: list[Any]) -> list[Any]:
     """The queues a process names in its predefined queues, matched by URL or, before they exist, by name.
 
@@ -198,7 +251,8 @@ sqs_visibility_covers_longest_task = stack_policy(
     description=(
         "A broker message becomes visible again when its visibility timeout ends, and Celery then runs the task "
         "twice. Each SQS queue and every Celery process on SQS or Redis need a visibility timeout of at least "
-        "the longest task plus a margin (and on SQS at most 43200 s)."
+        "the longest task plus a margin (and on SQS at most 43200 s); on Redis, the longest task of any process "
+        "on the same broker, since any worker there puts back every queue's unacknowledged messages."
     ),
     fix=(
         f"Raise the queue's visibility_timeout_seconds and the process's {VISIBILITY_ENV} to the longest task "

@@ -1,5 +1,6 @@
 """Airflow's Celery workers on ElastiCache Redis: the broker's visibility timeout (1 h) is shorter than the tasks
-may run (2 h), and a network load balancer publishes Redis to the internet "for debugging"."""
+may run (2 h), the group takes no AUTH token, and a network load balancer publishes Redis to the internet "for
+debugging"."""
 
 import json
 
