@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         help="set a config value as `pulumi config set KEY VALUE` would (a KEY without ':' is the project's)",
     )
     plan.add_argument(
+        "--config-path",
+        action="store_true",
+        help="each --config KEY is a path into a structured value (dr.active, teams[0].concurrency), as "
+        "`pulumi up --config-path`",
+    )
+    plan.add_argument(
         "--lookups",
         type=Path,
         metavar="FILE",
@@ -231,6 +237,7 @@ def _plan(args: argparse.Namespace, out: Console, err: Console, argv: list[str])
         policy_config=args.policy_config,
         lookups=args.lookups,
         config=overrides,
+        config_path=args.config_path,
         only=tuple(parse_names(args.only)),
         skip=tuple(parse_names(args.skip)),
     )

@@ -138,6 +138,8 @@ class PlanOptions:
     """Recorded answers to the program's lookups (``--lookups``)."""
     config: tuple[tuple[str, str], ...] = ()
     """``--config key=value`` overrides, in order."""
+    config_path: bool = False
+    """``--config-path``: each override's key is a path into a structured value."""
     only: tuple[str, ...] = ()
     """Evaluate only these policies (``--only``)."""
     skip: tuple[str, ...] = ()
@@ -175,7 +177,9 @@ class _Target:
 
 def _target(stack: str, options: PlanOptions) -> _Target:
     if options.program_dir is None:
-        stack_file = assemble(read_stack_file(stack), PROJECT_ROOT, "airstack", options.config)
+        stack_file = assemble(
+            read_stack_file(stack), PROJECT_ROOT, "airstack", options.config, path=options.config_path
+        )
         config = stack_file.load()  # raises ConfigError before anything runs
         return _Target(stack, stack_file, config, config.environment)
     program_dir = options.program_dir.resolve()
@@ -184,7 +188,7 @@ def _target(stack: str, options: PlanOptions) -> _Target:
         project = read_project(program_dir).name
     except ProjectError:
         project = program_dir.name  # reported once for all stacks below
-    stack_file = assemble(stack_file, program_dir, project, options.config)
+    stack_file = assemble(stack_file, program_dir, project, options.config, path=options.config_path)
     environment = wire.provider_view(stack_file.decoded).get("airstack:environment")
     return _Target(stack, stack_file, None, environment if isinstance(environment, str) else None)
 

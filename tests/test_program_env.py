@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airstack.program_config import assemble, full_key, parse_assignments, project_defaults
+from airstack.program_config import ProgramConfigError, assemble, full_key, parse_assignments, project_defaults
 from airstack.program_env import EnvironmentProblem, _poetry_spec, program_requirements
 from airstack.stackfile import StackFile
 
@@ -83,3 +83,30 @@ def test_config_as_the_cli_assembles_it(tmp_path: Path) -> None:
                                 "shop:password": "plain", "shop:url": "a=b"}  # fmt: skip
     assert assembled.secret_keys == frozenset(), "`pulumi config set` without --secret makes it plain"
     assert full_key("aws:region", "shop") == "aws:region"
+
+
+def test_config_paths_set_fields_inside_structured_values_as_the_cli_does(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
+    base = stack(tmp_path, {"shop:dr": '{"role": "standby", "active": false}', "shop:teams": '[{"name": "a"}]'})
+    assembled = assemble(base, tmp_path, "shop", parse_assignments([
+        "dr.active=true", "teams[0].concurrency=8", "teams[1].name=b", "dr.restore.window=7", 'tags["cost.center"]=cc-1', "aws:region=x",
+    ]), path=True)  # fmt: skip
+    decoded = assembled.decoded
+    assert decoded["shop:dr"] == {"role": "standby", "active": True, "restore": {"window": 7}}, (
+        "true is a boolean, the rest kept"
+    )
+    assert decoded["shop:teams"] == [{"name": "a", "concurrency": 8}, {"name": "b"}]
+    assert decoded["shop:tags"] == {"cost.center": "cc-1"}
+    assert decoded["aws:region"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("teams[5].name", "past the list's end"), ("dr[0]", "steps into a map"), ("dr.role.x", "steps into a plain"),
+     ("dr..x", "cannot read the path"), (".x", "write the key as")],
+)  # fmt: skip
+def test_a_config_path_that_cannot_be_set_is_refused_by_name(tmp_path: Path, key: str, message: str) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
+    base = stack(tmp_path, {"shop:dr": '{"role": "standby"}', "shop:teams": '[{"name": "a"}]'})
+    with pytest.raises(ProgramConfigError, match=message):
+        assemble(base, tmp_path, "shop", parse_assignments([f"{key}=1"]), path=True)

@@ -142,8 +142,9 @@ def test_a_pilot_light_is_refused_in_one_line_that_gives_the_command_which_smoke
     command = shlex.split(message.split(": ")[-1])
     assert command[:3] == ["airstack", "smoke", "dr"]
     args = command[3:]
+    assert "--config-path" in args
     overrides = parse_assignments(args[i + 1] for i, a in enumerate(args) if a == "--config")
-    activated = plan_for_smoke("dr", PROJECT_ROOT, overrides)
+    activated = plan_for_smoke("dr", PROJECT_ROOT, overrides, path=True)
     assert [d.identifier for d in activated.databases] == ["airstack-dr-metastore"]
 
 

@@ -34,6 +34,7 @@ def run_smoke(
     program_dir: Path = PROJECT_ROOT,
     console: Console | None = None,
     config: Sequence[str] = (),
+    config_path: bool = False,
 ) -> int:
     """Plan ``stack`` (a name or a Pulumi.<name>.yaml path) with ``config`` (``KEY=VALUE`` overrides, as
     ``airstack plan --config``), run it locally, check it; return the exit code."""
@@ -41,7 +42,7 @@ def run_smoke(
     timings = Timings()
     try:
         with timings.phase("plan (the program under mocks)"):
-            plan = plan_for_smoke(stack, program_dir, parse_assignments(config))
+            plan = plan_for_smoke(stack, program_dir, parse_assignments(config), path=config_path)
             check_broker(plan)
     except (ConfigError, ProgramConfigError, ProjectError, ProgramError, PlanError) as error:
         console.print(str(error), markup=False, highlight=False, soft_wrap=True)  # a one-line message stays one
@@ -65,5 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="set a config value as `pulumi config set KEY VALUE` would (a KEY without ':' is the project's), as "
         "for `airstack plan`",
     )
+    parser.add_argument(
+        "--config-path",
+        action="store_true",
+        help="each --config KEY is a path into a structured value (dr.active), as `pulumi up --config-path`",
+    )
     args = parser.parse_args(argv)
-    return run_smoke(args.stack, keep=args.keep, logs=args.logs, config=args.config)
+    return run_smoke(args.stack, keep=args.keep, logs=args.logs, config=args.config, config_path=args.config_path)

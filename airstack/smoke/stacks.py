@@ -10,7 +10,6 @@ primary's kinds (``smoke_plan(run, primary)``).
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,14 +28,10 @@ DR_KEY = "dr"
 
 def pilot_light_message(stack: str, stack_file: StackFile, config: StackConfig) -> str:
     """One line: why a pilot light cannot be smoked, and the command that smokes it activated."""
-    project = read_project(stack_file.path.parent).name
-    key = f"{project}:{DR_KEY}"
-    activated = {**(stack_file.decoded.get(key) or {}), "active": True}
-    option = shlex.quote(f"{DR_KEY}={json.dumps(activated, separators=(',', ':'))}")
     return (
         f"stack {config.stack} is a pilot-light standby of {config.dr.primary_stack} (dr.active is false): no "
         f"database and every service at zero, so there is nothing to run; smoke the standby as activated instead: "
-        f"airstack smoke {stack} --config {option}"
+        f"airstack smoke {shlex.quote(stack)} --config {DR_KEY}.active=true --config-path"
     )
 
 
@@ -51,14 +46,16 @@ def _primary(config: StackConfig, program_dir: Path, project: str) -> tuple[Prog
     return primary, Lookups((answer,))
 
 
-def plan_for_smoke(stack: str, program_dir: Path, overrides: Sequence[tuple[str, str]] = ()) -> SmokePlan:
+def plan_for_smoke(
+    stack: str, program_dir: Path, overrides: Sequence[tuple[str, str]] = (), *, path: bool = False
+) -> SmokePlan:
     """Plan ``stack`` (a name or a Pulumi.<name>.yaml path) with ``--config`` overrides for the smoke.
 
     ConfigError for an invalid config, ProgramConfigError for a bad override, ProgramError for a failing program,
     PlanError for what the smoke cannot run (a pilot light among it).
     """
     project = read_project(program_dir).name
-    stack_file = assemble(read_stack_file(stack, program_dir), program_dir, project, overrides)
+    stack_file = assemble(read_stack_file(stack, program_dir), program_dir, project, overrides, path=path)
     config = stack_file.load()
     if is_standby(config) and not config.dr.active:
         raise PlanError(pilot_light_message(stack, stack_file, config))
