@@ -6,6 +6,7 @@ consumes only its queue and mounts only its directory, so a DAG cannot send work
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import PurePosixPath
@@ -25,3 +26,28 @@ def task_policy(task: Any) -> None:
     queue = queue_for(getattr(dag, "fileloc", "") or "", queues)
     if queue is not None:
         task.queue = queue
+
+
+def without_client_telemetry() -> None:
+    """Airflow's DogStatsD client reports on itself every 10 s (about 11 ``datadog.dogstatsd.client.*`` metrics per
+    process, past ``metrics_allow_list``), and the CloudWatch agent would publish each as a custom metric billed
+    by the month. Airflow builds the client with no way to turn that off, so its default is turned off here, in
+    the module every Airflow process imports at start."""
+    try:
+        from datadog.dogstatsd.base import DogStatsd
+    except ImportError:  # no metrics client, nothing to quieten
+        return
+    original = DogStatsd.__init__
+    if getattr(original, "airstack_quiet", False):
+        return
+
+    @functools.wraps(original)
+    def quiet_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("disable_telemetry", True)
+        original(self, *args, **kwargs)
+
+    quiet_init.airstack_quiet = True  # type: ignore[attr-defined]
+    DogStatsd.__init__ = quiet_init  # type: ignore[method-assign]
+
+
+without_client_telemetry()

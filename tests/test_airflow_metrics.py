@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -35,6 +36,7 @@ ENDPOINTS = Endpoints(
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 AIRFLOW_PYTHON = os.environ.get("AIRSTACK_AIRFLOW_PYTHON")
 PROBE = Path(__file__).parent / "airflow" / "metrics_probe.py"
+IMAGE = Path(__file__).resolve().parent.parent / "image"
 
 
 def test_each_long_running_airflow_process_sends_dogstatsd_tagged_with_its_service() -> None:
@@ -131,6 +133,9 @@ def received(kind: str, role: str, tmp_path: Path) -> list[str]:
     team = ML if role == "worker" else None
     rendered = render(CONFIG, role, ENDPOINTS, team).environment  # type: ignore[arg-type]
     metrics = {k: v for k, v in rendered.items() if k.startswith("AIRFLOW__METRICS__")}
+    # The image's $AIRFLOW_HOME/config, which Airflow puts on sys.path: its local settings load at start.
+    (tmp_path / "config").mkdir()
+    shutil.copy(IMAGE / "airflow_local_settings.py", tmp_path / "config")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as agent:
         agent.bind(("127.0.0.1", 0))
         agent.settimeout(5)
@@ -157,9 +162,11 @@ def test_a_real_scheduler_sends_what_the_alarms_and_the_dashboard_read(tmp_path:
     assert "airflow.ti_failures:1|c|#Service:scheduler" in lines, "per-task tags dropped"
     assert "airflow.executor.queued_tasks:3|g|#Service:scheduler" in lines, "no executor class, no legacy name"
     assert not [line for line in lines if line.startswith("airflow.ti.queued")], "per-task gauges are not sent"
+    assert not [line for line in lines if not line.startswith("airflow.")], "the client's own telemetry is off"
 
 
 @needs_datadog
 def test_a_real_worker_tags_its_task_failures_with_its_queue(tmp_path: Path) -> None:
     lines = received("worker", "worker", tmp_path)
     assert "airflow.ti_failures:1|c|#Service:worker-ml,Queue:ml" in lines
+    assert not [line for line in lines if not line.startswith("airflow.")], "the client's own telemetry is off"
