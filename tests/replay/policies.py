@@ -14,16 +14,29 @@ import botocore.session
 
 # fmt: off
 _EXTRA_IAM_ACTIONS: dict[str, frozenset[str]] = {
-    # Permissions that are not API operations of the service's model.
+    # Permissions that are not API operations of the service's model: "permission only" actions and actions named
+    # differently from the operation they authorize, as the Service Authorization Reference lists them
+    # (docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html, ..._amazonelasticcontainer
+    # registry.html; ECR's pull through cache: AmazonECR/latest/userguide/pull-through-cache-iam.html). Only
+    # actions of services the program uses: any other unknown action (a typo) still fails.
     "s3": frozenset({
         "listbucket", "listbucketversions", "listbucketmultipartuploads", "listmultipartuploadparts",
         "getobjectversion", "deleteobjectversion", "getobjectversiontagging", "putobjectversiontagging",
         "getobjectversionacl", "putobjectversionacl", "listallmybuckets", "getbucketpolicystatus",
+        # Replication: what the replication role does (permission only), and the bucket's replication settings
+        # (GetBucketReplication / PutBucketReplication / DeleteBucketReplication authorize as these).
+        "replicateobject", "replicatedelete", "replicatetags", "getobjectversionforreplication",
+        "objectowneroverridetobucketowner", "initiatereplication",
+        "getreplicationconfiguration", "putreplicationconfiguration",
+        # Settings whose operations carry another name (GetBucketLifecycleConfiguration, PutBucketEncryption...).
+        "getlifecycleconfiguration", "putlifecycleconfiguration", "getencryptionconfiguration",
+        "putencryptionconfiguration", "getbucketobjectlockconfiguration", "putbucketobjectlockconfiguration",
     }),
     "elasticfilesystem": frozenset({"clientmount", "clientwrite", "clientrootaccess"}),
     "rds-db": frozenset({"connect"}),
     "ssmmessages": frozenset({"createcontrolchannel", "createdatachannel", "opencontrolchannel", "opendatachannel"}),
-    "ecr": frozenset({"batchcheckavailability"}),
+    # Pull through cache (a task's first pull imports the upstream image) and cross-region replication.
+    "ecr": frozenset({"batchcheckavailability", "batchimportupstreamimage", "replicateimage"}),
     "iam": frozenset({"passrole"}),
     "lambda": frozenset({"invokefunction", "invokefunctionurl"}),
 }
