@@ -123,11 +123,13 @@ def replay_stack(run: ProgramRun, only: Iterable[str] | None = None, across: boo
         return replay.replay(order)
 
 
-def replay_world(runs: Iterable[ProgramRun]) -> list[Replay]:
+def replay_world(runs: Iterable[ProgramRun], only: Iterable[Iterable[str] | None] | None = None) -> list[Replay]:
     """Replay stacks one after the other into one moto (one account), as they are deployed in that order; then
     check each across resources, its own and what the others created (a primary's replicas a standby reads, a
-    standby's buckets and file system a primary copies into)."""
-    replays = [Replay(run, across=False) for run in runs]
+    standby's buckets and file system a primary copies into). ``only``: per run, as for ``replay_stack``."""
+    runs = list(runs)
+    chosen = list(only) if only is not None else [None] * len(runs)
+    replays = [Replay(run, part, across=False) for run, part in zip(runs, chosen, strict=True)]
     orders = [replay.order() for replay in replays]
     with _aws([r for order in orders for r in order]):
         for replay, order in zip(replays, orders, strict=True):

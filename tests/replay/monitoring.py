@@ -75,7 +75,7 @@ def dashboard_problems(body: str) -> list[str]:  # noqa: PLR0912 (one branch per
     return problems
 
 
-def _metric_widget_problems(properties: dict[str, Any], where: str) -> tuple[list[str], int]:
+def _metric_widget_problems(properties: dict[str, Any], where: str) -> tuple[list[str], int]:  # noqa: PLR0912
     problems: list[str] = []
     metrics = properties.get("metrics")
     if not isinstance(metrics, list) or not metrics:
@@ -240,9 +240,9 @@ def metric_transformation_problems(pattern: str, transformation: dict[str, Any])
         if not isinstance(value, str) or not _METRIC_NAME.fullmatch(value):
             problems.append(f"metric {key} {value!r}: 1 to 255 characters, none of : * $")
     kind = pattern.strip()[:1]
-    for what, value in [("value", transformation.get("value")), *(("dimension", v) for v in
+    for what, given in [("value", transformation.get("value")), *(("dimension", v) for v in
                                                                   (transformation.get("dimensions") or {}).values())]:  # fmt: skip
-        value = str(value)
+        value = str(given)
         if re.fullmatch(r"-?\d+(\.\d+)?", value) and what == "value":
             continue
         if value.startswith("$.") and kind != "{":

@@ -93,26 +93,26 @@ def instance(rp: Replay, r: Resource, i: Inputs) -> None:
               is not None, f"finalSnapshotIdentifier {window!r} is not a valid identifier")  # fmt: skip
     rp.expect(r, "rds-final-snapshot", bool(i.get("skipFinalSnapshot")) or bool(window),
               "without skipFinalSnapshot, deleting the instance needs a finalSnapshotIdentifier")  # fmt: skip
-    params = dict(
-        DBInstanceIdentifier=identifier, DBInstanceClass=i["instanceClass"],
-        Engine=engine, EngineVersion=version or None, AllocatedStorage=allocated, MaxAllocatedStorage=ceiling,
-        StorageType=i.get("storageType"), Iops=i.get("iops"), StorageThroughput=i.get("storageThroughput"),
-        StorageEncrypted=i.get("storageEncrypted"), KmsKeyId=i.get("kmsKeyId"), DBName=i.get("dbName"),
-        MasterUsername=i.get("username"), MasterUserPassword=i.get("password"),
-        ManageMasterUserPassword=i.get("manageMasterUserPassword"),
-        MasterUserSecretKmsKeyId=i.get("masterUserSecretKmsKeyId"), Port=i.get("port"), MultiAZ=i.get("multiAz"),
-        BackupRetentionPeriod=i.get("backupRetentionPeriod"), PreferredBackupWindow=i.get("backupWindow"),
-        PreferredMaintenanceWindow=i.get("maintenanceWindow"), DBSubnetGroupName=group,
-        VpcSecurityGroupIds=i.get("vpcSecurityGroupIds"), DBParameterGroupName=parameters,
-        PubliclyAccessible=i.get("publiclyAccessible"), DeletionProtection=i.get("deletionProtection"),
-        CopyTagsToSnapshot=i.get("copyTagsToSnapshot"), MonitoringInterval=i.get("monitoringInterval"),
-        MonitoringRoleArn=i.get("monitoringRoleArn"), EnableCloudwatchLogsExports=sorted(exports) or None,
-        EnableIAMDatabaseAuthentication=i.get("iamDatabaseAuthenticationEnabled"),
-        EnablePerformanceInsights=i.get("performanceInsightsEnabled"),
-        PerformanceInsightsKMSKeyId=i.get("performanceInsightsKmsKeyId"), PerformanceInsightsRetentionPeriod=pi_days,
-        AutoMinorVersionUpgrade=i.get("autoMinorVersionUpgrade"), CACertificateIdentifier=i.get("caCertIdentifier"),
-        Tags=kv(i.get("tags")),
-    )  # fmt: skip
+    params = {
+        "DBInstanceIdentifier": identifier, "DBInstanceClass": i["instanceClass"],
+        "Engine": engine, "EngineVersion": version or None, "AllocatedStorage": allocated, "MaxAllocatedStorage": ceiling,
+        "StorageType": i.get("storageType"), "Iops": i.get("iops"), "StorageThroughput": i.get("storageThroughput"),
+        "StorageEncrypted": i.get("storageEncrypted"), "KmsKeyId": i.get("kmsKeyId"), "DBName": i.get("dbName"),
+        "MasterUsername": i.get("username"), "MasterUserPassword": i.get("password"),
+        "ManageMasterUserPassword": i.get("manageMasterUserPassword"),
+        "MasterUserSecretKmsKeyId": i.get("masterUserSecretKmsKeyId"), "Port": i.get("port"), "MultiAZ": i.get("multiAz"),
+        "BackupRetentionPeriod": i.get("backupRetentionPeriod"), "PreferredBackupWindow": i.get("backupWindow"),
+        "PreferredMaintenanceWindow": i.get("maintenanceWindow"), "DBSubnetGroupName": group,
+        "VpcSecurityGroupIds": i.get("vpcSecurityGroupIds"), "DBParameterGroupName": parameters,
+        "PubliclyAccessible": i.get("publiclyAccessible"), "DeletionProtection": i.get("deletionProtection"),
+        "CopyTagsToSnapshot": i.get("copyTagsToSnapshot"), "MonitoringInterval": i.get("monitoringInterval"),
+        "MonitoringRoleArn": i.get("monitoringRoleArn"), "EnableCloudwatchLogsExports": sorted(exports) or None,
+        "EnableIAMDatabaseAuthentication": i.get("iamDatabaseAuthenticationEnabled"),
+        "EnablePerformanceInsights": i.get("performanceInsightsEnabled"),
+        "PerformanceInsightsKMSKeyId": i.get("performanceInsightsKmsKeyId"), "PerformanceInsightsRetentionPeriod": pi_days,
+        "AutoMinorVersionUpgrade": i.get("autoMinorVersionUpgrade"), "CACertificateIdentifier": i.get("caCertIdentifier"),
+        "Tags": kv(i.get("tags")),
+    }  # fmt: skip
     restore, snapshot = i.get("restoreToPointInTime"), i.get("snapshotIdentifier")
     if restore or snapshot:
         answer = _restore(rp, r, params, restore, snapshot)
@@ -170,7 +170,7 @@ def _restore(rp: Replay, r: Resource, params: dict[str, Any], restore: dict[str,
         sent.update({"DBInstanceIdentifier": identifier, "DBSnapshotIdentifier": snapshot})
     # Neither call takes a key: the restored instance keeps its source's. The provider then reads that key, which
     # differs from the one configured; kms_key_id forces a replacement, so the next `up` replaces the database.
-    rp.expect(r, "rds-restore", not key or key == source_key or not rp.exists(key),
+    rp.expect(r, "rds-restore-key", not key or key == source_key or not rp.exists(key),
               f"kmsKeyId {key}: {operation} takes no key, the instance keeps its source's; the provider then sees "
               "another key and replaces the instance on the next up (omit kmsKeyId when restoring)")  # fmt: skip
     if restore:

@@ -205,7 +205,7 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     })  # fmt: skip
 
 
-def bucket_replication_problems(source: str, rules: list[dict[str, Any]]) -> list[str]:
+def bucket_replication_problems(source: str, rules: list[dict[str, Any]]) -> list[str]:  # noqa: PLR0912
     """PutBucketReplication's rules (S3 API Reference, ReplicationRule and Destination): 1-1,000 rules with
     unique IDs of up to 255 characters; with a Filter, a priority (unique) and DeleteMarkerReplication (Disabled
     for tag filters); a Filter of exactly one of Prefix, Tag and And; a destination bucket ARN other than the
