@@ -11,35 +11,26 @@ Three layers judge each call: botocore's parameter validation (names, types, req
 enforce). Everything ends up as a ``Problem``; a call moto does not implement is recorded as such, never skipped.
 The type -> calls mapping lives in one module per concern (``network``, ``edge``, ``identity``, ``storage``,
 ``messaging``, ``ecs``, ``scaling``, ``rds``, ``delivery``, ``monitoring``, ``replication``); ``shapes`` has what
-they share, ``policies`` the IAM policy language, ``grammars`` the documents and settings AWS checks beyond the
-model, ``archives`` a function's code. ``replay_world`` replays several stacks into one moto, in deployment order, so
-what one stack refers to in another (a primary's replicated secrets, a standby's buckets) is checked too.
+they share, ``policies`` the IAM policy language (``catalogue`` AWS's action and region names), ``sandbox`` the moto
+the replay runs in, ``grammars`` the documents and settings AWS checks beyond the model, ``archives`` a function's
+code. ``replay_world`` replays several stacks into one moto, in deployment order, so what one stack refers to in
+another (a primary's replicated secrets, a standby's buckets) is checked too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
 import hashlib
 import heapq
-import json
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 import boto3
 from botocore.exceptions import ClientError, ParamValidationError
-from moto import mock_aws
-from moto.iam import aws_managed_policies
-from moto.iam import models as iam_models
 
-from airstack.mocks import ACCOUNT_ID
 from airstack.offline import ProgramRun, Resource
-from tests.replay import motofixes, rules
+from tests.replay import rules, sandbox
 
 
 @dataclass(frozen=True)
@@ -119,7 +110,7 @@ def replay_stack(run: ProgramRun, only: Iterable[str] | None = None, across: boo
     """Replay ``run`` (or ``only`` these resources and what they need) into a fresh in-process moto."""
     replay = Replay(run, only, across)
     order = replay.order()
-    with _aws(order):
+    with sandbox.aws(order):
         return replay.replay(order)
 
 
@@ -131,54 +122,13 @@ def replay_world(runs: Iterable[ProgramRun], only: Iterable[Iterable[str] | None
     chosen = list(only) if only is not None else [None] * len(runs)
     replays = [Replay(run, part, across=False) for run, part in zip(runs, chosen, strict=True)]
     orders = [replay.order() for replay in replays]
-    with _aws([r for order in orders for r in order]):
+    with sandbox.aws([r for order in orders for r in order]):
         for replay, order in zip(replays, orders, strict=True):
             replay.facts["world"] = True
             replay.replay(order)
         for replay in replays:
             replay.check_across([other for other in replays if other is not replay])
     return replays
-
-
-@contextlib.contextmanager
-def _aws(resources: list[Resource]) -> Iterator[None]:
-    """An in-process moto for the replay of ``resources``, with AWS's behaviour where moto departs from it."""
-    attached = {arn for r in resources for arn in [r.inputs.get("policyArn") if r.type == ATTACHMENT else None,
-                                                   *(r.inputs.get("managedPolicyArns") or [])] if arn}  # fmt: skip
-    env = {"MOTO_ACCOUNT_ID": ACCOUNT_ID, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    # The planned runs and pulumi_aws make a heap of ~750,000 objects that every full collection walks (about half
-    # the replay's time): frozen for the replay, unfrozen after, so only the replay's own garbage is collected.
-    gc.freeze()
-    with (
-        _unfrozen(),
-        # The account the mocks put into ARNs; no default AMIs, which moto would otherwise build per region.
-        mock.patch.dict(os.environ, env),
-        # moto builds all of AWS's ~1,600 managed policies for each IAM backend (most of a second); only those the
-        # stack attaches are needed, and one that AWS does not have stays missing, so attaching it fails as in AWS.
-        mock.patch.object(iam_models, "aws_managed_policies_data", _managed_policies(frozenset(attached))),
-        mock_aws(config={"iam": {"load_aws_managed_policies": bool(attached)}}),
-        motofixes.aws_behaviour(),
-    ):
-        yield
-
-
-@contextlib.contextmanager
-def _unfrozen() -> Iterator[None]:
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@functools.cache
-def _managed_policies(arns: frozenset[str]) -> str:
-    """moto's data of AWS's managed policies, reduced to ``arns`` (those under arn:aws:iam::aws:policy/)."""
-    known = json.loads(aws_managed_policies.aws_managed_policies_data)
-    names = {arn.rsplit("/", 1)[-1] for arn in arns if re.fullmatch(r"arn:[a-z-]+:iam::aws:policy/.+", arn)}
-    return json.dumps({name: known[name] for name in names if name in known})
-
-
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 def is_api_resource(resource: Resource) -> bool:
