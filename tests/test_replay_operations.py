@@ -122,6 +122,15 @@ BROKEN_TOGETHER = [
      "publish only ['ReleasesRejected']"),
     ("dev", "monitoring-dag-sync-rejections-filter", lambda i: i["metricTransformation"].update(name="Rejected"),
      ["monitoring-dashboard"], "metric-source", "ReleasesRejected in eu-west-1"),
+    ("dev", "monitoring-dashboard", edit_json("dashboardBody", lambda b: b["widgets"][1]["properties"]["metrics"][0]
+     .__setitem__(3, "app/ingress-alb-nosuch/0123456789abcdef")), ["monitoring-dag-sync-rejections-filter"],
+     "metric-source", "LoadBalancer app/ingress-alb-nosuch/0123456789abcdef does not exist"),
+    ("dev", "monitoring-dashboard", lambda i: i.update(dashboardBody=i["dashboardBody"].replace(
+        "airstack-dev-dag-sync-failures", "airstack-dev-dag-sync-failure")), ["monitoring-dag-sync-rejections-filter"],
+     "metric-source", "QueueName airstack-dev-dag-sync-failure does not exist"),
+    ("dev", "monitoring-analytics-dead-letters", lambda i: i["metricQueries"][0]["metric"].update(
+        dimensions={"QueueName": "airstack-dev-nosuch"}),
+     ["monitoring-dag-sync-rejections-filter"], "metric-source", "QueueName airstack-dev-nosuch does not exist"),
 ]  # fmt: skip
 
 

@@ -94,9 +94,9 @@ def test_a_dashboard_body_outside_cloudwatchs_grammar_is_refused(change: Any, fr
 
 def test_a_dashboards_shorthand_metrics_are_resolved() -> None:
     assert monitoring.dashboard_metrics(json.dumps(GOOD_DASHBOARD)) == [
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "eu-west-1"),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "eu-west-1"),
-        ("AWS/SQS", "NumberOfMessagesSent", "eu-west-1"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "eu-west-1", {"QueueName": "q"}),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "eu-west-1", {"QueueName": "q-dlq"}),
+        ("AWS/SQS", "NumberOfMessagesSent", "eu-west-1", {"QueueName": "q-dlq"}),
     ]
 
 

@@ -134,9 +134,13 @@ def _options_problems(options: dict[str, Any], where: str, *, widget: bool) -> l
     return problems
 
 
-def dashboard_metrics(body: str) -> list[tuple[str, str, str | None]]:
-    """(namespace, metric name, region) of each metric a dashboard body shows (shorthands resolved)."""
-    found: list[tuple[str, str, str | None]] = []
+Metric = tuple[str, str, str | None, dict[str, str]]
+"""A metric a dashboard or alarm names: namespace, name, region (None: the widget's), dimensions."""
+
+
+def dashboard_metrics(body: str) -> list[Metric]:
+    """Each metric a dashboard body shows (shorthands resolved)."""
+    found: list[Metric] = []
     for widget in json.loads(body).get("widgets", []):
         properties = widget.get("properties") or {}
         previous: list[str] = []
@@ -147,7 +151,8 @@ def dashboard_metrics(body: str) -> list[tuple[str, str, str | None]]:
                 fields = previous[: len(previous) - len(fields) + 1] + fields[1:]
             fields = [previous[i] if f == "." and i < len(previous) else f for i, f in enumerate(fields)]
             if len(fields) >= 2:
-                found.append((fields[0], fields[1], options.get("region") or properties.get("region")))
+                region = options.get("region") or properties.get("region")
+                found.append((fields[0], fields[1], region, dict(zip(fields[2::2], fields[3::2], strict=False))))
             previous = fields
     return found
 
@@ -162,7 +167,7 @@ def dashboard(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.call(r, "cloudwatch", "put_dashboard", DashboardName=name, DashboardBody=body)
     if not problems:
         region = rp.region_of(r)
-        shown = [(ns, metric, rg or region) for ns, metric, rg in dashboard_metrics(body)]
+        shown = [(ns, metric, rg or region, dims) for ns, metric, rg, dims in dashboard_metrics(body)]
         rp.facts.setdefault("metrics_shown", []).append((r, shown))
 
 
@@ -288,12 +293,43 @@ def log_metric_filter(rp: Replay, r: Resource, i: Inputs) -> None:
 
 
 def after_all(rp: Replay) -> None:
-    """A dashboard or an alarm that names a metric in a namespace the stack's metric filters publish to names one
-    of their metrics: another name there is a graph that stays empty, an alarm that never sees data."""
+    """What a dashboard or an alarm names exists: a metric in a namespace the stack's metric filters publish to is
+    one of theirs, and a resource an AWS metric's dimension names (queue, function, database, file system, cluster,
+    service, load balancer) is there; otherwise a graph stays empty, an alarm never sees data."""
     published: dict[tuple[str, str], set[str]] = rp.facts.get("filter_metrics", {})
     uses = [*rp.facts.get("metrics_shown", []), *rp.facts.get("metrics_alarmed", [])]
+    seen: dict[tuple[str, str, str, str], bool] = {}
     for r, metrics in uses:
-        for namespace, name, region in metrics:
+        for namespace, name, region, dimensions in metrics:
             names = published.get((region, namespace))
             rp.expect(r, "metric-source", names is None or name in names,
                       f"{namespace} {name} in {region}: the stack's metric filters publish only {sorted(names or [])}")  # fmt: skip
+            for key, value in dimensions.items():
+                if (region, namespace, key, value) not in seen:
+                    seen[region, namespace, key, value] = _exists(rp, region, namespace, key, value, dimensions)
+                rp.expect(r, "metric-source", seen[region, namespace, key, value],
+                          f"{namespace} {name} in {region}: {key} {value} does not exist")  # fmt: skip
+
+
+def _exists(rp: Replay, region: str, namespace: str, key: str, value: str, dimensions: dict[str, str]) -> bool:
+    """Whether the resource a dimension of an AWS namespace names exists; True for what the replay cannot tell."""
+    calls: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
+        ("AWS/SQS", "QueueName"): ("sqs", "get_queue_url", {"QueueName": value}),
+        ("AWS/Lambda", "FunctionName"): ("lambda", "get_function", {"FunctionName": value}),
+        ("AWS/RDS", "DBInstanceIdentifier"): ("rds", "describe_db_instances", {"DBInstanceIdentifier": value}),
+        ("AWS/EFS", "FileSystemId"): ("efs", "describe_file_systems", {"FileSystemId": value}),
+        ("ECS/ContainerInsights", "ClusterName"): ("ecs", "describe_clusters", {"clusters": [value]}),
+        ("ECS/ContainerInsights", "ServiceName"): ("ecs", "describe_services", {
+            "cluster": dimensions.get("ClusterName", "default"), "services": [value]}),
+        # app/<name>/<id>: the ID is the mocks' (the load balancer's ARN carries moto's), the name is checkable.
+        ("AWS/ApplicationELB", "LoadBalancer"): ("elbv2", "describe_load_balancers", {"Names": value.split("/")[1:2]}),
+    }  # fmt: skip
+    call = calls.get((namespace, key))
+    if call is None or (key == "LoadBalancer" and value.count("/") != 2):
+        return True
+    answer = rp.look(call[0], call[1], region, **call[2])
+    if answer is None:
+        return False
+    # ECS answers unknown clusters and services in ``failures`` (or as INACTIVE), not with an error.
+    return not answer.get("failures") and all(x.get("status") != "INACTIVE" for x in answer.get("clusters", []) +
+                                              answer.get("services", []))  # fmt: skip

@@ -101,10 +101,12 @@ def metric_alarm(rp: Replay, r: Resource, i: Inputs) -> None:
                    *(i.get("insufficientDataActions") or [])]:  # fmt: skip
         rp.expect(r, "alarm-action", rp.exists(action) or ":automate:" in action, f"action {action} does not exist")
     region = rp.region_of(r)
-    named = [(i.get("namespace"), i.get("metricName"))] + [
-        ((q.get("metric") or {}).get("namespace"), (q.get("metric") or {}).get("metricName")) for q in queries
-    ]
-    rp.facts.setdefault("metrics_alarmed", []).append((r, [(ns, m, region) for ns, m in named if ns and m]))
+    named = [(i.get("namespace"), i.get("metricName"), i.get("dimensions"))] + [
+        (q["metric"].get("namespace"), q["metric"].get("metricName"), q["metric"].get("dimensions"))
+        for q in queries if q.get("metric")
+    ]  # fmt: skip
+    alarmed = [(ns, m, region, dict(d or {})) for ns, m, d in named if ns and m]
+    rp.facts.setdefault("metrics_alarmed", []).append((r, alarmed))
     metrics = [prune({
         "Id": q["id"], "Expression": q.get("expression"), "Label": q.get("label"), "ReturnData": q.get("returnData"),
         "Period": q.get("period"), "AccountId": q.get("accountId"),
