@@ -156,9 +156,23 @@ def service(rp: Replay, r: Resource, i: Inputs) -> None:
 def after_all(rp: Replay) -> None:
     """What a task needs when it starts: an execution role that may pull its image, write its logs and read its
     secrets, which must exist; a mount target of each EFS file system in its AZs."""
+    startable = _startable(rp)
     for arn, (r, params) in rp.facts.get("task_definitions", {}).items():
-        _task_permissions(rp, r, arn.rsplit("/", 1)[-1], params)
+        _task_permissions(rp, r, arn.rsplit("/", 1)[-1], params, dormant=arn not in startable)
     _task_mounts(rp)
+
+
+def _startable(rp: Replay) -> set[str]:
+    """The task definitions a service may start: one of its services wants tasks, or may be scaled to some.
+    A service at zero that no scaling may raise (a pilot-light standby) starts nothing until it is changed."""
+    ceilings: dict[str, int] = rp.facts.get("scalable_max", {})
+    found: set[str] = set()
+    for r, definition in rp.facts.get("services", {}).values():
+        cluster = str(rp.sub(r.inputs).get("cluster", "")).rsplit("/", 1)[-1]
+        name = r.inputs.get("name") or r.outputs.get("name")
+        if (r.inputs.get("desiredCount") or 0) > 0 or ceilings.get(f"service/{cluster}/{name}", 0) > 0:
+            found.add(definition)
+    return found
 
 
 def _task_mounts(rp: Replay) -> None:
@@ -176,7 +190,7 @@ def _task_mounts(rp: Replay) -> None:
                 rp.expect(r, "efs-mount-target", not missing, f"no mount target of {fs} in {', '.join(missing)}")
 
 
-def _task_permissions(rp: Replay, r: Resource, task: str, params: dict[str, Any]) -> None:
+def _task_permissions(rp: Replay, r: Resource, task: str, params: dict[str, Any], *, dormant: bool) -> None:
     role = str(params.get("executionRoleArn", "")).rsplit("/", 1)[-1]
     documents = identity.role_documents(rp, role)
 
@@ -195,6 +209,12 @@ def _task_permissions(rp: Replay, r: Resource, task: str, params: dict[str, Any]
             may("ecr:GetAuthorizationToken", "*", "to pull the image")
             may("ecr:BatchGetImage", repo, "to pull the image")
             may("ecr:GetDownloadUrlForLayer", repo, "to pull the image")
+            cached = [p for (rg, p) in rp.facts.get("pull_through_prefixes", {}) if rg == region
+                      and repository.startswith(f"{p}/")]  # fmt: skip
+            if cached:
+                # The first pull through the cache imports the image and creates its repository.
+                may("ecr:BatchImportUpstreamImage", repo, f"to fill the pull-through cache {cached[0]}")
+                may("ecr:CreateRepository", repo, f"to fill the pull-through cache {cached[0]}")
         options = (container.get("logConfiguration") or {}).get("options", {})
         group, region = options.get("awslogs-group"), options.get("awslogs-region", rp.run.region)
         if group and options.get("awslogs-create-group") != "true":
@@ -209,6 +229,8 @@ def _task_permissions(rp: Replay, r: Resource, task: str, params: dict[str, Any]
                 continue
             secret_id = re.sub(r"(:secret:[^:]+):.*$", r"\1", value)  # a JSON key suffix names part of the secret
             found = rp.look("secretsmanager", "describe_secret", value.split(":")[3], SecretId=secret_id)
-            rp.expect(r, "ecs-secrets", found is not None, f"{where}: {value} does not resolve to a secret")
+            # A task nothing starts reads no secret yet (a standby's, which its activation creates or its primary
+            # replicates); ``replay_world`` checks it with the primary's replicas in place.
+            rp.expect(r, "ecs-secrets", found is not None or dormant, f"{where}: {value} does not resolve to a secret")
             if found is not None:
                 may("secretsmanager:GetSecretValue", found["ARN"], f"secret {secret['name']}")

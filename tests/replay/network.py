@@ -9,7 +9,7 @@ from typing import Any
 
 from airstack.mocks import ACCOUNT_ID
 from airstack.offline import Resource
-from tests.replay import Failed, Inputs, Replay, handles, policies, rules
+from tests.replay import Failed, Inputs, Replay, catalogue, handles, policies, rules
 from tests.replay.shapes import ec2_tags, hash_of, kv, physical_name, prune
 
 # --------------------------------------------------------------------------------------------- network
@@ -76,7 +76,7 @@ def _endpoint_offered(rp: Replay, r: Resource, service: str) -> None:
     if region not in offered:
         offered[region] = set(rp.call(r, "ec2", "describe_vpc_endpoint_services")["ServiceNames"])
     named = re.fullmatch(rf"com\.amazonaws\.{re.escape(region)}\.([a-z0-9-]+)(\.[a-z0-9.-]+)?", service)
-    known = named is not None and (service in offered[region] or named[1] in policies.service_names())
+    known = named is not None and (service in offered[region] or named[1] in catalogue.service_names())
     rp.expect(r, "vpc-endpoint-service", known, f"{service} is not com.amazonaws.{region}.<an AWS service>")
 
 

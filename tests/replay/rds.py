@@ -7,7 +7,7 @@ from typing import Any
 
 from airstack.offline import Resource
 from tests.replay import Inputs, Replay, handles
-from tests.replay.shapes import kv, physical_name
+from tests.replay.shapes import kv, physical_name, prune
 
 
 def _rds_name(r: Resource, i: Inputs) -> str:
@@ -93,26 +93,31 @@ def instance(rp: Replay, r: Resource, i: Inputs) -> None:
               is not None, f"finalSnapshotIdentifier {window!r} is not a valid identifier")  # fmt: skip
     rp.expect(r, "rds-final-snapshot", bool(i.get("skipFinalSnapshot")) or bool(window),
               "without skipFinalSnapshot, deleting the instance needs a finalSnapshotIdentifier")  # fmt: skip
-    answer = rp.call(
-        r, "rds", "create_db_instance", DBInstanceIdentifier=identifier, DBInstanceClass=i["instanceClass"],
-        Engine=engine, EngineVersion=version or None, AllocatedStorage=allocated, MaxAllocatedStorage=ceiling,
-        StorageType=i.get("storageType"), Iops=i.get("iops"), StorageThroughput=i.get("storageThroughput"),
-        StorageEncrypted=i.get("storageEncrypted"), KmsKeyId=i.get("kmsKeyId"), DBName=i.get("dbName"),
-        MasterUsername=i.get("username"), MasterUserPassword=i.get("password"),
-        ManageMasterUserPassword=i.get("manageMasterUserPassword"),
-        MasterUserSecretKmsKeyId=i.get("masterUserSecretKmsKeyId"), Port=i.get("port"), MultiAZ=i.get("multiAz"),
-        BackupRetentionPeriod=i.get("backupRetentionPeriod"), PreferredBackupWindow=i.get("backupWindow"),
-        PreferredMaintenanceWindow=i.get("maintenanceWindow"), DBSubnetGroupName=group,
-        VpcSecurityGroupIds=i.get("vpcSecurityGroupIds"), DBParameterGroupName=parameters,
-        PubliclyAccessible=i.get("publiclyAccessible"), DeletionProtection=i.get("deletionProtection"),
-        CopyTagsToSnapshot=i.get("copyTagsToSnapshot"), MonitoringInterval=i.get("monitoringInterval"),
-        MonitoringRoleArn=i.get("monitoringRoleArn"), EnableCloudwatchLogsExports=sorted(exports) or None,
-        EnableIAMDatabaseAuthentication=i.get("iamDatabaseAuthenticationEnabled"),
-        EnablePerformanceInsights=i.get("performanceInsightsEnabled"),
-        PerformanceInsightsKMSKeyId=i.get("performanceInsightsKmsKeyId"), PerformanceInsightsRetentionPeriod=pi_days,
-        AutoMinorVersionUpgrade=i.get("autoMinorVersionUpgrade"), CACertificateIdentifier=i.get("caCertIdentifier"),
-        Tags=kv(i.get("tags")),
-    )["DBInstance"]  # fmt: skip
+    params = {
+        "DBInstanceIdentifier": identifier, "DBInstanceClass": i["instanceClass"],
+        "Engine": engine, "EngineVersion": version or None, "AllocatedStorage": allocated, "MaxAllocatedStorage": ceiling,
+        "StorageType": i.get("storageType"), "Iops": i.get("iops"), "StorageThroughput": i.get("storageThroughput"),
+        "StorageEncrypted": i.get("storageEncrypted"), "KmsKeyId": i.get("kmsKeyId"), "DBName": i.get("dbName"),
+        "MasterUsername": i.get("username"), "MasterUserPassword": i.get("password"),
+        "ManageMasterUserPassword": i.get("manageMasterUserPassword"),
+        "MasterUserSecretKmsKeyId": i.get("masterUserSecretKmsKeyId"), "Port": i.get("port"), "MultiAZ": i.get("multiAz"),
+        "BackupRetentionPeriod": i.get("backupRetentionPeriod"), "PreferredBackupWindow": i.get("backupWindow"),
+        "PreferredMaintenanceWindow": i.get("maintenanceWindow"), "DBSubnetGroupName": group,
+        "VpcSecurityGroupIds": i.get("vpcSecurityGroupIds"), "DBParameterGroupName": parameters,
+        "PubliclyAccessible": i.get("publiclyAccessible"), "DeletionProtection": i.get("deletionProtection"),
+        "CopyTagsToSnapshot": i.get("copyTagsToSnapshot"), "MonitoringInterval": i.get("monitoringInterval"),
+        "MonitoringRoleArn": i.get("monitoringRoleArn"), "EnableCloudwatchLogsExports": sorted(exports) or None,
+        "EnableIAMDatabaseAuthentication": i.get("iamDatabaseAuthenticationEnabled"),
+        "EnablePerformanceInsights": i.get("performanceInsightsEnabled"),
+        "PerformanceInsightsKMSKeyId": i.get("performanceInsightsKmsKeyId"), "PerformanceInsightsRetentionPeriod": pi_days,
+        "AutoMinorVersionUpgrade": i.get("autoMinorVersionUpgrade"), "CACertificateIdentifier": i.get("caCertIdentifier"),
+        "Tags": kv(i.get("tags")),
+    }  # fmt: skip
+    restore, snapshot = i.get("restoreToPointInTime"), i.get("snapshotIdentifier")
+    if restore or snapshot:
+        answer = _restore(rp, r, params, restore, snapshot)
+    else:
+        answer = rp.call(r, "rds", "create_db_instance", **params)["DBInstance"]
     rp.bind(r.id, answer.get("DbiResourceId"))
     rp.bind(r.outputs.get("arn"), answer["DBInstanceArn"])
     rp.bind(r.outputs.get("address"), answer["Endpoint"]["Address"])
@@ -120,6 +125,61 @@ def instance(rp: Replay, r: Resource, i: Inputs) -> None:
     for mock in r.outputs.get("masterUserSecrets") or []:
         rp.bind(mock.get("secretArn"), secret.get("SecretArn"))
     rp.facts.setdefault("db_instances", {})[answer["DBInstanceArn"]] = i
+
+
+_AUTOMATED_BACKUPS = re.compile(r"arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+")
+
+
+def _restore(rp: Replay, r: Resource, params: dict[str, Any], restore: dict[str, Any] | None,
+             snapshot: str | None) -> dict[str, Any]:  # fmt: skip
+    """The provider's restore: RestoreDBInstanceToPointInTime (or ...FromDBSnapshot) with what that call takes,
+    then ModifyDBInstance with the settings only a modification applies. What neither takes comes from the
+    source: the engine's version, the master user, and the encryption and its key."""
+    region = rp.region_of(r)
+    model = rp.client("rds", region).meta.service_model
+    operation = "RestoreDBInstanceToPointInTime" if restore else "RestoreDBInstanceFromDBSnapshot"
+    takes = set(model.operation_model(operation).input_shape.members)
+    modifies = set(model.operation_model("ModifyDBInstance").input_shape.members)
+    identifier = params["DBInstanceIdentifier"]
+    sent = {k: v for k, v in params.items() if k in takes}
+    later = {k: v for k, v in params.items() if k not in takes and k in modifies and v is not None}
+    later.pop("DBInstanceIdentifier", None)
+    later.pop("EngineVersion", None)  # the source's; a different one would be an upgrade after the restore
+    key = params.get("KmsKeyId")
+    source_key = None
+    if restore:
+        sources = [k for k in ("sourceDbInstanceAutomatedBackupsArn", "sourceDbInstanceIdentifier",
+                               "sourceDbiResourceId") if restore.get(k)]  # fmt: skip
+        rp.expect(r, "rds-restore", len(sources) == 1, f"a restore names exactly one source, not {sources}")
+        rp.expect(r, "rds-restore", bool(restore.get("restoreTime")) != bool(restore.get("useLatestRestorableTime")),
+                  "a restore names exactly one of restoreTime and useLatestRestorableTime")  # fmt: skip
+        backups = restore.get("sourceDbInstanceAutomatedBackupsArn")
+        if backups:
+            found = _AUTOMATED_BACKUPS.fullmatch(backups)
+            rp.expect(r, "rds-restore", found is not None and found[1] == region,
+                      f"{backups} is not the ARN of automated backups in {region} (arn:aws:rds:{region}:<account>:"
+                      "auto-backup:ab-...), where the instance is restored")  # fmt: skip
+            source_key = rp.facts.get("replicated_backup_keys", {}).get(backups)
+        sent.update(prune({
+            "TargetDBInstanceIdentifier": identifier, "SourceDBInstanceAutomatedBackupsArn": backups,
+            "SourceDBInstanceIdentifier": restore.get("sourceDbInstanceIdentifier"),
+            "SourceDbiResourceId": restore.get("sourceDbiResourceId"), "RestoreTime": restore.get("restoreTime"),
+            "UseLatestRestorableTime": restore.get("useLatestRestorableTime"),
+        }))  # fmt: skip
+    else:
+        sent.update({"DBInstanceIdentifier": identifier, "DBSnapshotIdentifier": snapshot})
+    # Neither call takes a key: the restored instance keeps its source's. The provider then reads that key, which
+    # differs from the one configured; kms_key_id forces a replacement, so the next `up` replaces the database.
+    rp.expect(r, "rds-restore-key", not key or key == source_key or not rp.exists(key),
+              f"kmsKeyId {key}: {operation} takes no key, the instance keeps its source's; the provider then sees "
+              "another key and replaces the instance on the next up (omit kmsKeyId when restoring)")  # fmt: skip
+    if restore:
+        answer = rp.call(r, "rds", "restore_db_instance_to_point_in_time", **sent)["DBInstance"]
+    else:
+        answer = rp.call(r, "rds", "restore_db_instance_from_db_snapshot", **sent)["DBInstance"]
+    if later:
+        rp.call(r, "rds", "modify_db_instance", DBInstanceIdentifier=identifier, ApplyImmediately=True, **later)
+    return answer
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -175,11 +235,16 @@ def backup_replication(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.expect(r, "rds-replication", days is None or 1 <= days <= 35, f"retentionPeriod {days}: 1 to 35")
     rp.call(r, "rds", "start_db_instance_automated_backups_replication", SourceDBInstanceArn=source_arn,
             BackupRetentionPeriod=days, KmsKeyId=key, PreSignedUrl=i.get("preSignedUrl"))  # fmt: skip
+    if key:
+        rp.facts.setdefault("replicated_backup_keys", {})[rp.sub(r.id)] = key
 
 
 def unused_groups(rp: Replay) -> None:
-    """A parameter or subnet group that no instance uses is configuration that does not apply."""
+    """A parameter or subnet group that no instance uses is configuration that does not apply; but a stack without
+    any DB instance keeps its groups for one it restores later (a pilot-light standby): those wait, not mislead."""
     used = rp.facts.get("used_db_groups", set())
+    if not rp.run.by_type("aws:rds/instance:Instance"):
+        return
     for r in rp.run.resources:
         if (
             r.type in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup")

@@ -25,6 +25,7 @@ def scalable_target(rp: Replay, r: Resource, i: Inputs) -> None:
                                            "ScheduledScalingSuspended": suspended.get("scheduledScalingSuspended")})
                      if suspended else None)  # fmt: skip
     rp.bind(r.outputs.get("arn"), answer.get("ScalableTargetARN"))
+    rp.facts.setdefault("scalable_max", {})[i["resourceId"]] = high
 
 
 def _bound(value: Any) -> float | None:
@@ -69,6 +70,9 @@ def scheduled_action(rp: Replay, r: Resource, i: Inputs) -> None:
     rp.check(r, "schedule", rules.schedule_problems(i["schedule"], i.get("timezone")))
     low, high = action.get("minCapacity"), action.get("maxCapacity")
     rp.expect(r, "scaling", low is None or high is None or low <= high, f"minCapacity {low} above maxCapacity {high}")
+    if high is not None:
+        ceiling = rp.facts.setdefault("scalable_max", {})
+        ceiling[i["resourceId"]] = max(ceiling.get(i["resourceId"], 0), high)
     rp.call(r, "application-autoscaling", "put_scheduled_action", ServiceNamespace=i["serviceNamespace"],
             ScheduledActionName=physical_name(r, i), ResourceId=i["resourceId"], ScalableDimension=i["scalableDimension"],
             Schedule=i["schedule"], Timezone=i.get("timezone"), StartTime=i.get("startTime"), EndTime=i.get("endTime"),
@@ -96,6 +100,13 @@ def metric_alarm(rp: Replay, r: Resource, i: Inputs) -> None:
     for action in [*(i.get("alarmActions") or []), *(i.get("okActions") or []),
                    *(i.get("insufficientDataActions") or [])]:  # fmt: skip
         rp.expect(r, "alarm-action", rp.exists(action) or ":automate:" in action, f"action {action} does not exist")
+    region = rp.region_of(r)
+    named = [(i.get("namespace"), i.get("metricName"), i.get("dimensions"))] + [
+        (q["metric"].get("namespace"), q["metric"].get("metricName"), q["metric"].get("dimensions"))
+        for q in queries if q.get("metric")
+    ]  # fmt: skip
+    alarmed = [(ns, m, region, dict(d or {})) for ns, m, d in named if ns and m]
+    rp.facts.setdefault("metrics_alarmed", []).append((r, alarmed))
     metrics = [prune({
         "Id": q["id"], "Expression": q.get("expression"), "Label": q.get("label"), "ReturnData": q.get("returnData"),
         "Period": q.get("period"), "AccountId": q.get("accountId"),

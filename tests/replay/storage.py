@@ -182,6 +182,8 @@ def file_system(rp: Replay, r: Resource, i: Inputs) -> None:
     if protection:
         rp.call(r, "efs", "update_file_system_protection", FileSystemId=answer["FileSystemId"],
                 ReplicationOverwriteProtection=protection.get("replicationOverwrite"))  # fmt: skip
+    # moto keeps no protection: what a replication into this file system needs is checked from here.
+    rp.facts.setdefault("efs_protection", {})[answer["FileSystemId"]] = (protection or {}).get("replicationOverwrite")
 
 
 @handles("aws:efs/accessPoint:AccessPoint")
