@@ -22,7 +22,7 @@ import pulumi_aws as aws
 
 from components import naming, recovery
 from components.buckets import PrivateBucket
-from components.common import child, with_tags
+from components.common import assume_role_policy, child, policy_document, with_tags
 from components.config import StackConfig
 from components.thresholds import pulls_public_images
 
@@ -170,6 +170,31 @@ class Delivery(pulumi.ComponentResource):
         prefix = creation_template_prefix(repository)
         template = None
         if prefix is not None:
+            # A template that tags what it creates needs a role ECR assumes to create and tag the replicas.
+            partition = naming.partition_of(region).name
+            role = aws.iam.Role(
+                f"{name}-image-replica-template-role",
+                assume_role_policy=assume_role_policy("ecr.amazonaws.com"),
+                description=f"airstack {config.stack}: ECR creates and tags the {prefix}/* replicas in {region}",
+                tags=tags,
+                opts=child(self),
+            )
+            grant = aws.iam.RolePolicy(
+                f"{name}-image-replica-template-policy",
+                role=role.id,
+                policy=pulumi.Output.from_input(account).apply(
+                    lambda account_id: policy_document(
+                        [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
+                                "Resource": f"arn:{partition}:ecr:{region}:{account_id}:repository/{prefix}/*",
+                            }
+                        ]
+                    )
+                ),
+                opts=child(self),
+            )
             template = aws.ecr.RepositoryCreationTemplate(
                 f"{name}-image-replica-template",
                 region=region,
@@ -182,7 +207,8 @@ class Delivery(pulumi.ComponentResource):
                 ],
                 lifecycle_policy=lifecycle_policy(),
                 resource_tags=dict(tags),
-                opts=child(self),
+                custom_role_arn=role.arn,
+                opts=child(self, depends_on=[grant]),
             )
         aws.ecr.ReplicationConfiguration(
             f"{name}-image-replication",

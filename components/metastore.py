@@ -111,22 +111,12 @@ class Metastore(pulumi.ComponentResource):
             self.register_outputs({})
             return
         restore = None
-        key_id = None
         if args.restore_from is not None:
+            # RestoreDBInstanceToPointInTime takes no key: the instance keeps the replicated backups' key (the
+            # primary's replica key in this region). A key of its own here would read as a replacement next `up`.
             restore = aws.rds.InstanceRestoreToPointInTimeArgs(
                 source_db_instance_automated_backups_arn=args.restore_from, use_latest_restorable_time=True
             )
-            key_id = aws.kms.Key(
-                f"{name}-key",
-                # Named after its source: nothing of the restore exists before the source is known (and checked).
-                description=pulumi.Output.concat(
-                    f"airstack {args.stack}: the metastore restored from ", args.restore_from
-                ),
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                tags=args.tags,
-                opts=child(self, protect=args.protect),
-            ).arn
         instance = aws.rds.Instance(
             f"{name}-db",
             identifier=identifier,
@@ -138,7 +128,6 @@ class Metastore(pulumi.ComponentResource):
             max_allocated_storage=args.max_allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
-            kms_key_id=key_id,
             restore_to_point_in_time=restore,
             db_name="airflow",
             port=DB_PORT,

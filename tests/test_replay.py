@@ -44,8 +44,6 @@ KNOWN_DEFECTS = {
     ("rds-network", "metastore-db"): UNNAMED_DB_GROUPS,
     ("rds-network", "metastore-subnets"): UNNAMED_DB_GROUPS,
     ("rds-parameters", "metastore-parameters"): UNNAMED_DB_GROUPS,
-    ("ecr-template", "delivery-image-replica-template"): UNTAGGABLE_TEMPLATE,
-    ("rds-restore-key", "metastore-db"): RESTORE_KEY,
 }
 """The problems every stack has today, (rule, resource name), each pinned by a strict xfail below."""
 
@@ -148,9 +146,11 @@ def test_metastore_is_placed_in_the_stacks_subnets_with_its_parameters(stack: st
     assert not problems(replay, defect=UNNAMED_DB_GROUPS)
 
 
-@pytest.mark.xfail(strict=True, reason=UNTAGGABLE_TEMPLATE)
 def test_replicated_repositories_are_created_with_the_templates_tags() -> None:
-    found = problems(replayed("prod"), defect=UNTAGGABLE_TEMPLATE)
+    """Fixed: the template names a role ECR assumes (UNTAGGABLE_TEMPLATE was the defect)."""
+    replay = replayed("prod")
+    assert [r for r in replay.run.resources if r.name == "delivery-image-replica-template"]
+    found = [p for p in replay.problems if p.rule == "ecr-template"]
     assert not found, report(found)
 
 
