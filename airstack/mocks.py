@@ -13,6 +13,7 @@ empty result.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 from typing import Any
@@ -84,6 +85,12 @@ class AwsMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return None, {}
         outputs = dict(inputs)
+        own = inputs.get("region")
+        if args.typ.startswith("aws:") and isinstance(own, str) and own and own != self.region:
+            # pulumi-aws v7's per-resource region: the resource, its ARN and endpoints live there.
+            elsewhere = copy.copy(self)
+            elsewhere.region = own
+            return elsewhere._fill(args.typ, args.name, outputs), outputs
         resource_id = self._fill(args.typ, args.name, outputs)
         return resource_id, outputs
 
@@ -144,6 +151,9 @@ class AwsMocks(pulumi.runtime.Mocks):
                 out["masterUserSecrets"] = [{"secretArn": arn, "secretStatus": "active", "kmsKeyId": ""}]
             out["arn"] = self._arn("rds", f"db:{out['identifier']}")
             return f"db-{_hex(name, length=26).upper()}"
+        if typ == "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+            # Its id is the replicated backups' ARN in the destination region (what a restore names).
+            return self._arn("rds", f"auto-backup:ab-{_hex('backups', name, length=26)}")
         if typ == "aws:efs/fileSystem:FileSystem":
             fs = f"fs-{_hex(name)}"
             out["arn"] = self._arn("elasticfilesystem", f"file-system/{fs}")

@@ -5,6 +5,7 @@ reference answered here with prod's own planned outputs."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,13 @@ def test_drs_airflow_reads_prods_replicated_connections_and_variables() -> None:
     prefix = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:airstack/{}/teams/ml/connections/db-AbCdEf"
     assert allowed(Request("secretsmanager:GetSecretValue", prefix.format("prod")), identity)
     assert not allowed(Request("secretsmanager:GetSecretValue", prefix.format("dr")), identity)
+
+
+def test_what_prod_keeps_in_the_dr_region_is_named_there() -> None:
+    """pulumi-aws v7's per-resource region: the replica key and the replicated backups live in dr's region, and the
+    backups' id is the ARN a restore names (what dr reads through its stack reference)."""
+    prod = planned("prod")
+    backups = prod.outputs["metastoreBackupReplicaArn"]
+    assert re.fullmatch(r"arn:aws:rds:eu-central-1:\d{12}:auto-backup:ab-[0-9a-z]{26}", backups)
+    [replica_key] = [k for k in of_type(prod, "aws:kms/key:Key") if k.inputs.get("region") == "eu-central-1"]
+    assert replica_key.outputs["arn"].startswith("arn:aws:kms:eu-central-1:")
