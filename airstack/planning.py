@@ -18,6 +18,7 @@ from airstack.offline import DEFAULT_TIMEOUT_SECONDS, ProgramError, ProgramRun, 
 from airstack.pack import POLICY_DIR, Analyzer, PackError, policies_of, read_pack_config, start_pack
 from airstack.policy_selection import select
 from airstack.pricing import CostEstimate, estimate, estimate_stack
+from airstack.primaries import answered, primary_reference, with_primary
 from airstack.program_config import ProgramConfigError, assemble, missing_config_hint
 from airstack.program_env import preload_sdks
 from airstack.project import ProjectError, read_project
@@ -213,11 +214,10 @@ def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> 
         for index in targets:
             results[index] = PlanFailure(stacks[index], *failure)
         targets = {}
-    jobs = [Job(t.stack_file, program_dir, options.preview, options.timeout, lookups) for t in targets.values()]
     preload = _preload if options.program_dir is None else lambda: preload_sdks(program_dir)
-    outcomes = run_programs(jobs, preload=preload)
+    outcomes = _run_targets(targets, program_dir, project, lookups, options, preload)
     runs: dict[int, ProgramRun] = {}
-    for index, outcome in zip(targets, outcomes, strict=True):
+    for index, outcome in outcomes.items():
         if isinstance(outcome, ProgramError):
             hint = missing_config_hint(str(outcome), targets[index].stack_file.config, project)
             results[index] = PlanFailure(stacks[index], outcome.kind, str(outcome) + hint)
@@ -234,6 +234,49 @@ def plan_stacks(stacks: Sequence[str], options: PlanOptions = PlanOptions()) -> 
                 except ExemptionError as error:
                     results[index] = PlanFailure(target.name, "exemption", str(error))
     return [results[i] for i in range(len(stacks))]
+
+
+def _run_targets(
+    targets: dict[int, _Target],
+    program_dir: Path,
+    project: str,
+    lookups: Lookups | None,
+    options: PlanOptions,
+    preload: Any,
+) -> dict[int, ProgramRun | ProgramError]:
+    """Run every target's program; an activated standby after its primary, whose plan answers its reference."""
+    references = {
+        i: ref
+        for i, t in targets.items()
+        if t.config is not None and (ref := primary_reference(t.config, project)) and not answered(lookups, ref[0])
+    }
+    primaries = sorted({primary for _, primary in references.values()})
+    first = [i for i in targets if i not in references]
+    jobs = [Job(targets[i].stack_file, program_dir, options.preview, options.timeout, lookups) for i in first]
+    # The primary as deployed (its outputs known), with its own stack file: no overrides of the standby's.
+    jobs += [
+        Job(
+            assemble(read_stack_file(p, program_dir), program_dir, project),
+            program_dir,
+            False,
+            options.timeout,
+            lookups,
+        )
+        for p in primaries
+    ]
+    done = run_programs(jobs, preload=preload)
+    outcomes = dict(zip(first, done[: len(first)], strict=True))
+    planned = dict(zip(primaries, done[len(first) :], strict=True))
+    later = []
+    for i, (reference, primary) in references.items():
+        run = planned[primary]
+        if isinstance(run, ProgramError):
+            outcomes[i] = ProgramError(f"its primary {primary}, planned to answer its stack reference: {run}")
+        else:
+            later.append((i, with_primary(lookups, reference, run)))
+    jobs = [Job(targets[i].stack_file, program_dir, options.preview, options.timeout, answers) for i, answers in later]
+    outcomes |= dict(zip([i for i, _ in later], run_programs(jobs, preload=preload) if jobs else [], strict=True))
+    return {i: outcomes[i] for i in targets}
 
 
 def _shared_inputs(program_dir: Path, options: PlanOptions) -> tuple[str, Lookups | None, tuple[str, str] | None]:

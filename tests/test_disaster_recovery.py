@@ -26,6 +26,7 @@ ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 SECRET = "aws:secretsmanager/secret:Secret"
 DB = "aws:rds/instance:Instance"
+ROOT = Path(__file__).resolve().parent.parent
 PRIMARY = "organization/airstack/prod"
 """The stack reference dr makes: its own organization and project (Pulumi's default organization offline)."""
 ACTIVE = {"role": "standby", "primaryStack": "prod", "primaryRegion": "eu-west-1", "active": True}
@@ -366,3 +367,22 @@ def test_what_prod_keeps_in_the_dr_region_is_named_there() -> None:
     assert re.fullmatch(r"arn:aws:rds:eu-central-1:\d{12}:auto-backup:ab-[0-9a-z]{26}", backups)
     [replica_key] = [k for k in of_type(prod, "aws:kms/key:Key") if k.inputs.get("region") == "eu-central-1"]
     assert replica_key.outputs["arn"].startswith("arn:aws:kms:eu-central-1:")
+
+
+def test_plan_answers_an_activated_standbys_reference_with_its_primarys_plan() -> None:
+    """`airstack plan dr --config dr.active=true --config-path`: prod is planned from its stack file and its
+    outputs feed dr's restore; a lookups file that answers the reference is used instead."""
+    from airstack.planning import Plan, PlanOptions, plan_stacks
+
+    activate = PlanOptions(config=(("dr.active", "true"),), config_path=True)
+    [result] = plan_stacks(["dr"], activate)
+    assert isinstance(result, Plan), result
+    [db] = [r for r in result.run.resources if r.type == DB]
+    source = db.inputs["restoreToPointInTime"]["sourceDbInstanceAutomatedBackupsArn"]
+    assert source == planned("prod").outputs["metastoreBackupReplicaArn"]
+    assert not result.violations
+    recorded = PlanOptions(config=activate.config, config_path=True, lookups=ROOT / "lookups" / "dr.yaml")
+    [rehearsal] = plan_stacks(["dr"], recorded)
+    assert isinstance(rehearsal, Plan), rehearsal
+    [db] = [r for r in rehearsal.run.resources if r.type == DB]
+    assert db.inputs["restoreToPointInTime"]["sourceDbInstanceAutomatedBackupsArn"] != source

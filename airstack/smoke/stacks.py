@@ -14,8 +14,9 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from airstack.lookups import STACK_REFERENCE, Answer, Lookups
+from airstack.lookups import Lookups
 from airstack.offline import ProgramRun, run_program
+from airstack.primaries import with_primary
 from airstack.program_config import assemble
 from airstack.project import read_project
 from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
@@ -41,9 +42,7 @@ def _primary(config: StackConfig, program_dir: Path, project: str) -> tuple[Prog
     if name is None:
         raise PlanError(f"stack {config.stack} is a standby without a primary stack")
     primary = run_program(read_stack_file(name, program_dir), program_dir)
-    reference = stack_reference_name(config, None, project)
-    answer = Answer(STACK_REFERENCE, {"name": reference}, {"outputs": primary.outputs}, f"{name}'s planned outputs")
-    return primary, Lookups((answer,))
+    return primary, with_primary(None, stack_reference_name(config, None, project), primary)
 
 
 def plan_for_smoke(
