@@ -8,6 +8,7 @@ from airstack.pricing.caches import cache_items
 from airstack.pricing.compute import fargate_items
 from airstack.pricing.context import Context
 from airstack.pricing.infra import database_items, ingress_items, network_items
+from airstack.pricing.metrics import airflow_metric_items
 from airstack.pricing.model import CostEstimate
 from airstack.pricing.replication import replication_items
 from airstack.pricing.services import (
@@ -51,6 +52,7 @@ def estimate(
         *messaging_items(ctx),
         *security_items(ctx),
         *observability_items(ctx),
+        *airflow_metric_items(ctx),
         *edge_items(ctx),
         *replication_items(ctx),
         *mwaa_environment_items(ctx),

@@ -142,7 +142,7 @@ def _ecr_items(ctx: Context, config: Resource) -> list[LineItem]:
                 f"ECR replication → {region or '?'} x{count}",
                 count
                 * (usage.image_gb * table.usd("ecr.storageGbMonth") + _transfer(ctx, region, usage.image_pushed_gb)),
-                f"{count} repositories of this stack match the rules: {usage.image_gb:g} GB of images kept in each "
+                f"{count} {'repository' if count == 1 else 'repositories'} of this stack match the rules: {usage.image_gb:g} GB of images kept in each "
                 f"replica{fallback}; {usage.image_pushed_gb:g} GB pushed a month, inter-region transfer (none within "
                 "the region)"
                 if count
