@@ -137,16 +137,17 @@ def _ecr_items(ctx: Context, config: Resource) -> list[LineItem]:
     for region, repositories in sorted(copies.items(), key=lambda kv: kv[0] or ""):
         table, fallback = _table(ctx, region)
         count = len(repositories)
+        kind = "repository" if count == 1 else "repositories"
+        assumption = (
+            f"{count} {kind} of this stack match the rules: {usage.image_gb:g} GB of images kept in each replica"
+            f"{fallback}; {usage.image_pushed_gb:g} GB pushed a month, inter-region transfer (none within the region)"
+        )
+        storage = usage.image_gb * table.usd("ecr.storageGbMonth")
         items.append(
             LineItem(
                 f"ECR replication → {region or '?'} x{count}",
-                count
-                * (usage.image_gb * table.usd("ecr.storageGbMonth") + _transfer(ctx, region, usage.image_pushed_gb)),
-                f"{count} {'repository' if count == 1 else 'repositories'} of this stack match the rules: {usage.image_gb:g} GB of images kept in each "
-                f"replica{fallback}; {usage.image_pushed_gb:g} GB pushed a month, inter-region transfer (none within "
-                "the region)"
-                if count
-                else "no repository of this stack matches the rule's filters",
+                count * (storage + _transfer(ctx, region, usage.image_pushed_gb)),
+                assumption if count else "no repository of this stack matches the rule's filters",
                 "replication",
             )
         )
