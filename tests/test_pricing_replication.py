@@ -10,7 +10,7 @@ from airstack.offline import Resource
 from airstack.pricing import estimate, estimate_stack
 from airstack.pricing.model import CostEstimate
 from airstack.stackfile import read_stack_file
-from components.airflow_metrics import AGENT_CONTAINER, agent_environment, statsd_environment
+from components.airflow_metrics import AGENT_CONFIG_ENV, AGENT_CONTAINER, agent_config, statsd_environment
 from tests.conftest import planned
 from tests.test_pricing import SERVICE, TASK, resource, run
 
@@ -82,6 +82,7 @@ def test_s3_replication_prices_the_copy_its_transfer_rtc_and_metrics() -> None:
     timed = s3_run("arn:aws:s3:::dst-111122223333-eu-central-1", timed=True)
     assert line(timed, "S3 replication dr-data → eu-central-1") == pytest.approx(0.6125 + 0.10 + 0.075 + 1.20)
     plain = s3_run("arn:aws:s3:::dst-111122223333-eu-central-1", timed=False)
+    assert "Replication Time Control" not in next(i for i in plain.items if i.item.startswith("S3 rep")).assumption
     assert line(plain, "S3 replication dr-data → eu-central-1") == pytest.approx(0.6125 + 0.10)
     assert "s3.rtc.gb" not in {p.key for p in plain.sources}
 
@@ -154,17 +155,19 @@ def test_a_pull_through_cache_stores_the_cached_agent_image() -> None:
 # ------------------------------------------------------------------------------------------ Airflow metrics
 
 
-def airflow_task(role: str, service: str, queue: str | None, agent: bool = True, count: int = 1) -> list[Resource]:
-    """A service whose task runs one Airflow process configured as the program configures it."""
+def airflow_task(
+    role: str, service: str, queue: str | None, agent: bool = True, count: int = 1, hostname: bool = False
+) -> list[Resource]:
+    """A service whose task runs one Airflow process and the agent, configured as the program configures them."""
     env = statsd_environment(service, queue)
     containers: list[dict[str, object]] = [
         {"name": role, "environment": [{"name": k, "value": v} for k, v in env.items()]}
     ]
     if agent:
-        config = agent_environment("t", "eu-west-1")
-        containers.append(
-            {"name": AGENT_CONTAINER, "environment": [{"name": k, "value": v} for k, v in config.items()]}
-        )
+        config = agent_config("t", "eu-west-1")
+        config["agent"]["omit_hostname"] = not hostname
+        agent_env = [{"name": AGENT_CONFIG_ENV, "value": json.dumps(config)}]
+        containers.append({"name": AGENT_CONTAINER, "environment": agent_env})
     task = resource(TASK, f"{service}-td", cpu="256", memory="512", containerDefinitions=json.dumps(containers))
     svc = resource(SERVICE, service, name=service, taskDefinition=f"arn:{service}-td", desiredCount=count)
     return [task, svc]
@@ -194,6 +197,12 @@ def test_metrics_of_services_scaled_to_zero_count_only_at_their_maximum() -> Non
     assert item.monthly_usd == pytest.approx(6 * 0.30)
     assert item.max_monthly_usd == pytest.approx(8 * 0.30)
     assert "2 only while a service scaled to zero runs" in item.assumption
+
+
+def test_an_agent_that_keeps_host_names_publishes_a_set_per_task() -> None:
+    est = estimate(run(*airflow_task("scheduler", "scheduler", None, count=2, hostname=True)), hours_on=730)
+    assert lines(est, "Airflow metrics") == ["Airflow metrics (12 custom)"]
+    assert line(est, "Airflow metrics") == pytest.approx(12 * 0.30)
 
 
 def test_without_an_agent_nothing_is_published() -> None:

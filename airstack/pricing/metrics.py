@@ -64,16 +64,18 @@ def _environment(container: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _statsd_namespace(agent: dict[str, Any]) -> str | None:
-    """The namespace the agent publishes StatsD metrics to, or None when it does not listen for StatsD."""
+def _statsd_namespace(agent: dict[str, Any]) -> tuple[str | None, bool]:
+    """The namespace the agent publishes StatsD metrics to (None when it does not listen for StatsD), and whether
+    it adds each task's host name as a dimension."""
     try:
         config = mapping(json.loads(_environment(agent).get(AGENT_CONFIG_ENV, "")))
     except json.JSONDecodeError:
-        return None
+        return None, False
     metrics = mapping(config.get("metrics"))
+    per_host = flag(mapping(config.get("agent")).get("omit_hostname")) is not True
     if "statsd" not in mapping(metrics.get("metrics_collected")):
-        return None
-    return text(metrics.get("namespace")) or "CWAgent"
+        return None, per_host
+    return text(metrics.get("namespace")) or "CWAgent", per_host
 
 
 def _process(container: dict[str, Any], tags: dict[str, str]) -> str | None:
@@ -91,13 +93,14 @@ def _emits(process: str | None, allowed: str) -> bool:
     return owner is None or owner == process
 
 
-def _published(task: Resource) -> tuple[set[tuple[str, str, frozenset[tuple[str, str]]]], list[str]]:
-    """The distinct (namespace, metric, dimensions) a task's agent publishes, and caveats to state."""
+def _published(task: Resource, tasks: int) -> tuple[set[tuple[str, str, frozenset[tuple[str, str]]]], list[str]]:
+    """The distinct (namespace, metric, dimensions) the agents of ``tasks`` copies of a task publish, and caveats."""
     containers = _containers(task)
     agent = next((c for c in containers if text(c.get("name")) == AGENT_CONTAINER), None)
-    namespace = _statsd_namespace(agent) if agent else None
+    namespace, per_host = _statsd_namespace(agent) if agent else (None, False)
     if namespace is None:
         return set(), []
+    hosts = [frozenset({("host", f"task-{n}")}) for n in range(max(1, tasks))] if per_host else [frozenset()]
     metrics: set[tuple[str, str, frozenset[tuple[str, str]]]] = set()
     caveats = []
     for container in containers:
@@ -112,22 +115,23 @@ def _published(task: Resource) -> tuple[set[tuple[str, str, frozenset[tuple[str,
         if not env.get(DISABLED_TAGS):
             caveats.append(f"{text(container.get('name'))} keeps per-DAG tags: counted once, each DAG adds more")
         process = _process(container, tags)
-        dimensions = frozenset(tags.items())
-        metrics |= {(namespace, a, dimensions) for a in allowed if _emits(process, a)}
+        metrics |= {(namespace, a, frozenset(tags.items()) | h) for a in allowed if _emits(process, a) for h in hosts}
+    if per_host:
+        caveats.append("the agent adds each task's host name: a set per task counted, each replaced task adds one")
     return metrics, caveats
 
 
 def airflow_metric_items(ctx: Context) -> list[LineItem]:
-    running: dict[str, bool] = {}
+    running: dict[str, float] = {}
     for service, count in ctx.service_tasks():
         task = task_definition(ctx, service)
         if task is not None:
-            running[task.urn] = running.get(task.urn, False) or count > 0
+            running[task.urn] = running.get(task.urn, 0.0) + count
     always: set[tuple[str, str, frozenset[tuple[str, str]]]] = set()
     scaled: set[tuple[str, str, frozenset[tuple[str, str]]]] = set()
     caveats: list[str] = []
     for task in ctx.run.by_type(TASK_DEFINITION):
-        published, notes = _published(task)
+        published, notes = _published(task, int(running.get(task.urn, 0.0)))
         (always if running.get(task.urn) else scaled).update(published)
         caveats += notes
     scaled -= always

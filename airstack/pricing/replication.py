@@ -95,7 +95,11 @@ def _s3_item(ctx: Context, config: Resource) -> LineItem:
         mapping(r) for r in sequence(config.inputs.get("rules")) or [] if text(mapping(r).get("status")) != "Disabled"
     ]
     destinations = {text(mapping(r.get("destination")).get("bucket")) for r in rules}
-    timed = any(_enabled(mapping(r.get("destination")).get("replicationTime")) for r in rules)
+    timed = {
+        text(mapping(r.get("destination")).get("bucket"))
+        for r in rules
+        if _enabled(mapping(r.get("destination")).get("replicationTime"))
+    }
     metrics = sum(1 for r in rules if _enabled(mapping(r.get("destination")).get("metrics")))
     buckets = sum(len(ctx.run.by_type(kind)) for kind in BUCKETS) or 1
     stored, new = usage.s3_gb / buckets, usage.s3_new_gb / buckets
@@ -112,8 +116,8 @@ def _s3_item(ctx: Context, config: Resource) -> LineItem:
         "inter-region transfer (none within the region)"
     )
     if timed:
-        cost += len(destinations) * new * p.usd("s3.rtc.gb")
-        assumption += "; Replication Time Control on every GB"
+        cost += len(timed) * new * p.usd("s3.rtc.gb")
+        assumption += f"; Replication Time Control on every GB copied to {len(timed)} destination(s)"
     if metrics:
         cost += metrics * S3_REPLICATION_METRICS * p.usd("cloudwatch.customMetricMonth")
         assumption += f"; replication metrics: {S3_REPLICATION_METRICS} custom metrics per rule x{metrics}"
