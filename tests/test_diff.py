@@ -153,7 +153,7 @@ def test_instance_class_change_is_an_update_with_its_cost(planned: dict[str, Pla
     text = render_markdown(diff)
     assert "#### metastore (~1)" in text
     assert '- `instanceClass`: `"db.t4g.micro"` → `"db.t4g.small"`' in text
-    assert "#### Cost: $135.20 → $147.61 a month (+$12.41)" in text
+    assert "#### Cost: $133.26 → $145.67 a month (+$12.41)" in text
     assert "| RDS PostgreSQL db.t4g.small | — | $24.82 | +$24.82 |" in text
 
 
@@ -173,7 +173,7 @@ def test_multi_az_off_in_acc_is_a_new_violation(planned: dict[str, Planned]) -> 
     assert not diff.violations.resolved
     text = render_markdown(diff)
     assert "#### Policy violations\n\n- **new** advisory `rds-multi-az` on `metastore-db`: " in text
-    assert "#### Cost: $286.69 → $259.33 a month (-$27.36)" in text
+    assert "#### Cost: $284.99 → $257.63 a month (-$27.36)" in text
 
 
 def test_queue_timeout_reaches_the_queue_and_the_workers_settings(planned: dict[str, Planned]) -> None:

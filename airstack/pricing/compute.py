@@ -10,7 +10,7 @@ from airstack.pricing.values import fargate_gb, fargate_vcpu, flag, mapping, num
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 
 
-def _task_definition(ctx: Context, service: Resource) -> Resource | None:
+def task_definition(ctx: Context, service: Resource) -> Resource | None:
     for urn in service.property_dependencies.get("taskDefinition", []):
         found = ctx.resource(urn)
         if found is not None and found.type == TASK_DEFINITION:
@@ -55,7 +55,7 @@ def fargate_items(ctx: Context) -> list[LineItem]:
         if text(service.inputs.get("launchType")) == "EC2":
             ctx.notes.append(f"ECS service {name} runs on EC2 capacity: its instances are priced where they are made")
             continue
-        task = _task_definition(ctx, service)
+        task = task_definition(ctx, service)
         vcpu = fargate_vcpu(task.inputs.get("cpu")) if task else None
         gb = fargate_gb(task.inputs.get("memory")) if task else None
         if task is None or vcpu is None or gb is None:

@@ -8,7 +8,9 @@ from airstack.pricing.caches import cache_items
 from airstack.pricing.compute import fargate_items
 from airstack.pricing.context import Context
 from airstack.pricing.infra import database_items, ingress_items, network_items
+from airstack.pricing.metrics import airflow_metric_items
 from airstack.pricing.model import CostEstimate
+from airstack.pricing.replication import replication_items
 from airstack.pricing.services import (
     edge_items,
     messaging_items,
@@ -50,7 +52,9 @@ def estimate(
         *messaging_items(ctx),
         *security_items(ctx),
         *observability_items(ctx),
+        *airflow_metric_items(ctx),
         *edge_items(ctx),
+        *replication_items(ctx),
         *mwaa_environment_items(ctx),
     ]
     comparison = mwaa.compare(ctx, config, items) if config is not None else None

@@ -122,10 +122,16 @@ def security_items(ctx: Context) -> list[LineItem]:
     return items
 
 
-def _alarm_metrics(alarm_inputs: dict) -> int:
-    """CloudWatch bills an alarm per metric it evaluates; a metric-math alarm counts each metric it reads."""
-    queries = sequence(alarm_inputs.get("metricQueries")) or []
-    return max(1, sum(1 for q in queries if mapping(q).get("metric")))
+def _alarm_metrics(alarm_inputs: dict) -> tuple[int, int]:
+    """Standard and high-resolution alarm metrics of one alarm.
+
+    CloudWatch bills an alarm per metric it evaluates (a metric-math alarm counts each metric it reads), at the
+    high-resolution price where that metric's period is under 60 seconds.
+    """
+    queries = [mapping(mapping(q).get("metric")) for q in sequence(alarm_inputs.get("metricQueries")) or []]
+    periods = [number(m.get("period")) for m in queries if m] or [number(alarm_inputs.get("period"))]
+    high = sum(1 for period in periods if period is not None and period < 60)
+    return len(periods) - high, high
 
 
 def observability_items(ctx: Context) -> list[LineItem]:
@@ -151,12 +157,25 @@ def observability_items(ctx: Context) -> list[LineItem]:
     alarms = ctx.run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     dashboards = ctx.run.by_type("aws:cloudwatch/dashboard:Dashboard")
     if alarms or dashboards:
-        metrics = sum(_alarm_metrics(a.inputs) for a in alarms)
+        counted = [_alarm_metrics(a.inputs) for a in alarms]
+        standard, high = sum(c[0] for c in counted), sum(c[1] for c in counted)
+        free = p.factor("cloudwatch.freeDashboardsPerMonth") if dashboards else 0.0
+        billed = max(0.0, len(dashboards) - free)
+        assumption = f"{standard} alarm metrics (a metric-math alarm counts each metric it reads)"
+        if high:
+            assumption += f" and {high} high-resolution"
+        if dashboards:
+            assumption += (
+                f"; {billed:g} dashboard(s) billed, the first {free:g} a month free "
+                "(per account, counted as if this stack had it alone)"
+            )
         items.append(
             LineItem(
                 f"CloudWatch alarms x{len(alarms)}" + (f", dashboards x{len(dashboards)}" if dashboards else ""),
-                metrics * p.usd("cloudwatch.alarmMetricMonth") + len(dashboards) * p.usd("cloudwatch.dashboardMonth"),
-                f"{metrics} alarm metrics (a metric-math alarm counts each metric it reads)",
+                standard * p.usd("cloudwatch.alarmMetricMonth")
+                + (high * p.usd("cloudwatch.highResAlarmMetricMonth") if high else 0.0)
+                + billed * p.usd("cloudwatch.dashboardMonth"),
+                assumption,
                 "observability",
             )
         )

@@ -23,6 +23,8 @@ class Usage:
     """Container log GB ingested per task running a whole month (scales with task-hours)."""
     s3_gb: float = 50.0
     """Remote task logs and data together, across the stack's buckets."""
+    s3_new_gb: float = 10.0
+    """New objects written a month across the buckets (task logs, data): what S3 replication copies."""
     s3_put_thousands: float = 100.0
     s3_get_thousands: float = 1000.0
     flow_logs_gb: float = 5.0
@@ -31,6 +33,10 @@ class Usage:
     """Requests a month through the web ACL (the UI and the REST API)."""
     image_gb: float = 15.0
     """Core images kept in the repository (about 1.5 GB each, compressed, for both architectures)."""
+    image_pushed_gb: float = 3.0
+    """New image layers pushed a month (about two releases): what ECR replication copies."""
+    pull_through_cache_gb: float = 0.2
+    """Images cached by a pull-through cache rule (the CloudWatch agent from ECR Public, compressed)."""
     efs_gb: float = 1.0
     """DAG files per file system."""
     efs_read_gb: float = 10.0
