@@ -80,17 +80,18 @@ def test_s3_replication_prices_the_copy_its_transfer_rtc_and_metrics() -> None:
     #   stored in eu-central-1: 25 * 0.0245 = 0.6125; transfer from eu-west-1: 5 * 0.02 = 0.10
     #   Replication Time Control: 5 * 0.015 = 0.075; 4 replication metrics * 0.30 = 1.20
     timed = s3_run("arn:aws:s3:::dst-111122223333-eu-central-1", timed=True)
-    assert line(timed, "S3 replication dr-data → eu-central-1") == pytest.approx(0.6125 + 0.10 + 0.075 + 1.20)
+    # The copies' storage is the destination bucket's (priced by the stack that declares it), not the copy's.
+    assert line(timed, "S3 replication dr-data → eu-central-1") == pytest.approx(0.10 + 0.075 + 1.20)
     plain = s3_run("arn:aws:s3:::dst-111122223333-eu-central-1", timed=False)
     assert "Replication Time Control" not in next(i for i in plain.items if i.item.startswith("S3 rep")).assumption
-    assert line(plain, "S3 replication dr-data → eu-central-1") == pytest.approx(0.6125 + 0.10)
+    assert line(plain, "S3 replication dr-data → eu-central-1") == pytest.approx(0.10)
     assert "s3.rtc.gb" not in {p.key for p in plain.sources}
 
 
 def test_s3_replication_within_the_region_has_no_transfer() -> None:
-    # the destination is a bucket of this run, so its region is the run's: 25 GB * 0.023, nothing sent
+    # the destination is a bucket of this run, so its region is the run's: nothing crosses a region
     est = s3_run("arn:aws:s3:::other-eu-west-1", timed=False)
-    assert line(est, "S3 replication dr-data → eu-west-1") == pytest.approx(25 * 0.023)
+    assert line(est, "S3 replication dr-data → eu-west-1") == 0, "no transfer, and the copies are the bucket's"
 
 
 def test_buckets_without_replication_have_no_replication_line() -> None:
@@ -246,10 +247,12 @@ def test_prod_prices_what_it_copies_to_its_standby_region(stacks: dict[str, Cost
     prod = stacks["prod"]
     assert line(prod, "Secrets Manager replicas x4 (eu-central-1)") == pytest.approx(1.60)
     # 50/3 GB * 0.0245 + 10/3 GB * (0.02 + 0.015 RTC) + 4 metrics * 0.30, for each of the logs and data buckets
-    assert line(prod, "S3 replication dr-logs → eu-central-1") == pytest.approx(1.7250, abs=0.001)
-    assert line(prod, "S3 replication dr-data → eu-central-1") == pytest.approx(1.7250, abs=0.001)
+    # 10 GB new a month over 3 buckets, copied with RTC: (0.02 + 0.015) * 10 / 3, and 4 replication metrics.
+    assert line(prod, "S3 replication dr-logs → eu-central-1") == pytest.approx(0.35 / 3 + 1.20)
+    assert line(prod, "S3 replication dr-data → eu-central-1") == pytest.approx(0.35 / 3 + 1.20)
     assert line(prod, "ECR replication → eu-central-1 x1") == pytest.approx(1.56)
-    assert line(prod, "EFS replication dr-dags → eu-central-1") == pytest.approx(0.38)
+    # Into dr's own file system (priced by dr): the transfer of 1 GB written a month.
+    assert line(prod, "EFS replication dr-dags → eu-central-1") == pytest.approx(0.02)
     # 6 scheduler + 2 dag-processor + 1 triggerer + 2 per worker service (3) = 15; ml's workers scale from zero
     assert lines(prod, "Airflow metrics") == ["Airflow metrics (15 custom)"]
     assert line(prod, "Airflow metrics") == pytest.approx(13 * 0.30)

@@ -102,18 +102,19 @@ def _s3_item(ctx: Context, config: Resource) -> LineItem:
     }
     metrics = sum(1 for r in rules if _enabled(mapping(r.get("destination")).get("metrics")))
     buckets = sum(len(ctx.run.by_type(kind)) for kind in BUCKETS) or 1
-    stored, new = usage.s3_gb / buckets, usage.s3_new_gb / buckets
+    new = usage.s3_new_gb / buckets
     cost, where = 0.0, []
     for arn in sorted(destinations, key=str):
         region, how = _bucket_region(ctx, arn)
         table, fallback = _table(ctx, region)
-        cost += stored * table.usd("s3.standard.gbMonth") + _transfer(ctx, region, new)
+        # The copies are stored in the destination bucket, priced with it by whichever stack declares it.
+        cost += _transfer(ctx, region, new)
         where.append(f"{region or 'another region'}{f' ({how})' if how else ''}{fallback}")
     regions = sorted({_bucket_region(ctx, arn)[0] or "?" for arn in destinations})
     assumption = (
-        f"{stored:.1f} GB stored, {new:.1f} GB new a month ({usage.s3_gb:g} GB and {usage.s3_new_gb:g} GB over "
-        f"{buckets} bucket(s); prefix filters not applied), copied as Standard to {', '.join(where) or 'nowhere'}; "
-        "inter-region transfer (none within the region)"
+        f"{new:.1f} GB new a month ({usage.s3_new_gb:g} GB over {buckets} bucket(s); prefix filters not applied) "
+        f"copied to {', '.join(where) or 'nowhere'}: inter-region transfer (none within the region); the copies' "
+        "storage is the destination bucket's, priced by the stack that declares it"
     )
     if timed:
         cost += len(timed) * new * p.usd("s3.rtc.gb")
@@ -164,12 +165,17 @@ def _efs_item(ctx: Context, config: Resource) -> LineItem:
     region = text(destination.get("region")) or ctx.provider_region(config)
     table, fallback = _table(ctx, region)
     one_zone = "; One Zone destination priced as Standard" if text(destination.get("availabilityZoneName")) else ""
-    existing = " (an existing file system)" if destination.get("fileSystemId") else ""
+    transfer = _transfer(ctx, region, usage.efs_write_gb)
+    written = f"{usage.efs_write_gb:g} GB written a month, inter-region transfer (none within the region)"
+    if destination.get("fileSystemId"):
+        # An existing file system (a standby's): its storage is priced by the stack that declares it.
+        return LineItem(f"EFS replication {config.name} → {region or '?'}", transfer,
+                        f"{written}; into an existing file system, priced by the stack that declares it",
+                        "replication")  # fmt: skip
     return LineItem(
         f"EFS replication {config.name} → {region or '?'}",
-        usage.efs_gb * table.usd("efs.standard.gbMonth") + _transfer(ctx, region, usage.efs_write_gb),
-        f"{usage.efs_gb:g} GB of DAG files stored in the destination{existing}{fallback}{one_zone}; "
-        f"{usage.efs_write_gb:g} GB written a month, inter-region transfer (none within the region)",
+        usage.efs_gb * table.usd("efs.standard.gbMonth") + transfer,
+        f"{usage.efs_gb:g} GB of DAG files in the file system replication creates{fallback}{one_zone}; {written}",
         "replication",
     )
 
