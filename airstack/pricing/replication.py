@@ -106,7 +106,7 @@ def _s3_item(ctx: Context, config: Resource) -> LineItem:
     cost, where = 0.0, []
     for arn in sorted(destinations, key=str):
         region, how = _bucket_region(ctx, arn)
-        table, fallback = _table(ctx, region)
+        _, fallback = _table(ctx, region)
         # The copies are stored in the destination bucket, priced with it by whichever stack declares it.
         cost += _transfer(ctx, region, new)
         where.append(f"{region or 'another region'}{f' ({how})' if how else ''}{fallback}")
