@@ -205,20 +205,29 @@ def dev_plan() -> SmokePlan:
     return replace(plan, tasks=tuple(tasks))
 
 
-def health_check(launch: Launch, python: Path, fs: FileSystem) -> tuple[int, str]:
-    """The container's ECS health check (``airflow jobs check ... --local``), run inside it as ECS runs it."""
+def health_checks(
+    launches: list[Launch], python: Path, file_systems: dict[str, FileSystem]
+) -> dict[str, tuple[int, str]]:
+    """Each container's ECS health check (``airflow jobs check ... --local``), run inside it as ECS runs it; at once."""
     job = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
-    env = launch.environment.environment
-    done = subprocess.run(
-        fs.run([str(python.parent / "airflow"), "jobs", "check", "--job-type", job[launch.container.name], "--local"]),
-        env=env,
-        cwd=launch.cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    return done.returncode, (done.stdout + done.stderr)[-2000:]
+    running = {
+        launch.container.task: subprocess.Popen(
+            file_systems[launch.container.key].run(
+                [str(python.parent / "airflow"), "jobs", "check", "--job-type", job[launch.container.name], "--local"]
+            ),
+            env=launch.environment.environment,
+            cwd=launch.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for launch in launches
+    }
+    found = {}
+    for task, process in running.items():
+        output, _ = process.communicate(timeout=120)
+        found[task] = (process.returncode, output[-2000:])
+    return found
 
 
 def bring_up(fleet: Fleet, launches: dict[str, Launch], api: AirflowApi) -> dict[str, bool]:
@@ -312,11 +321,8 @@ def outcome() -> Iterator[Outcome]:
         api = AirflowApi(layout.api_url, timeout=5)
         ready = bring_up(fleet, launches, api)
         run_state = run_probe_dag(api, launches) if all(ready.values()) else None
-        checks = {
-            launch.container.task: health_check(launch, python, file_systems[launch.container.key])
-            for launch in launches.values()
-            if launch.container.name in HEALTH_CHECKED and launch.exit_code is None
-        }
+        checked = [x for x in launches.values() if x.container.name in HEALTH_CHECKED and x.exit_code is None]
+        checks = health_checks(checked, python, file_systems)
         still_up = {key: launch.exit_code is None or not launch.container.essential for key, launch in launches.items()}
         supervisor.stop(list(reversed(supervisor.processes)))
         result = Outcome(
