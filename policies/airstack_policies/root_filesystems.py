@@ -61,8 +61,8 @@ ecs_readonly_root_filesystem = resource_policy(
     ),
     fix=(
         'Set "readonlyRootFilesystem": true in the container definition and mount task storage (a volume with '
-        "no host or EFS configuration) at each path the process must write (e.g. /tmp, $AIRFLOW_HOME/logs); the "
-        "image should declare those paths as VOLUMEs owned by the container's user. A container whose image "
+        "no host or EFS configuration) at each path the process must write (e.g. /tmp, its log directory); "
+        "the image should declare those paths as VOLUMEs owned by the container's user. A container whose image "
         'cannot run read-only: dockerLabels {"airstack:exempt": "ecs-readonly-root-filesystem: <reason>"}.'
     ),
     validate=_check,
