@@ -21,7 +21,7 @@ from components.common import child, with_tags
 from components.config import StackConfig
 from components.scaling import ServiceScaling, scale_service, scaled
 from components.services import SECURITY_GROUP_OF, ServiceSpec, service_specs
-from components.task_definitions import container_definition, mounts_dags, task_containers
+from components.task_definitions import container_definition, mounts_dags, scratch_volumes, task_containers
 
 API_DISCOVERY_NAME = "api-server"
 EXECUTION_API_URL = f"http://{API_DISCOVERY_NAME}:{API_PORT}/execution/"
@@ -134,7 +134,7 @@ class Compute(pulumi.ComponentResource):
             opts=child(self, protect=config.protected),
         )
         teams = (spec.team,) if spec.team else config.teams
-        volumes = (
+        dag_volumes = (
             [
                 aws.ecs.TaskDefinitionVolumeArgs(
                     name=f"dags-{t.name}",
@@ -149,8 +149,11 @@ class Compute(pulumi.ComponentResource):
                 for t in teams
             ]
             if mounts_dags(spec.role)
-            else None
+            else []
         )
+        # The containers' root file systems are read-only: each writes only to these, the task's own storage
+        # (a bind mount with no host: fresh per task, gone with it).
+        volumes = [*dag_volumes, *(aws.ecs.TaskDefinitionVolumeArgs(name=v) for v in scratch_volumes(spec.role))]
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task-definition",
             family=naming.task_family(config.stack, spec.service),

@@ -245,6 +245,20 @@ def worker_task(secrets: list[str]) -> Resource:
                networkMode="awsvpc", tags=TAGS)  # fmt: skip
 
 
+def rootfs_task(name: str, *containers: tuple[str, bool | None, str | None]) -> Resource:
+    """A task definition of (container name, readonlyRootFilesystem, its airstack:exempt label)."""
+    definitions = []
+    for container, read_only, label in containers:
+        definition: dict[str, Any] = {"name": container, "image": "apache/airflow:3.3.2", "essential": True}
+        if read_only is not None:
+            definition["readonlyRootFilesystem"] = read_only
+        if label is not None:
+            definition["dockerLabels"] = {EXEMPT: label}
+        definitions.append(definition)
+    return res("aws:ecs/taskDefinition:TaskDefinition", name, containerDefinitions=json.dumps(definitions),
+               networkMode="awsvpc", tags=TAGS)  # fmt: skip
+
+
 def replication_group(**override: Any) -> Resource:
     inputs = {"engine": "valkey", "transitEncryptionEnabled": True, "atRestEncryptionEnabled": True,
               "authToken": "t" * 32, "tags": TAGS, **override}  # fmt: skip
@@ -595,6 +609,13 @@ CASES: dict[str, Case] = {
         ["AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY"])],
         ["Celery worker worker of td gets AIRFLOW__CORE__FERNET_KEY",
          "Celery worker worker of td gets AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]),
+    # ecs-readonly-root-filesystem
+    "read-only roots": Case("ecs-readonly-root-filesystem", [rootfs_task("ro", ("api", True, None),
+        ("agent", False, "ecs-readonly-root-filesystem: its image writes its config at start"))]),
+    "a writable root": Case("ecs-readonly-root-filesystem", [rootfs_task("rw", ("api", True, None),
+        ("worker", None, None), ("migrate", False, "required-tags: another rule's exemption"))],
+        ["container worker of rw has readonlyRootFilesystem None",
+         "container migrate of rw has readonlyRootFilesystem False"]),
 }  # fmt: skip
 
 
@@ -831,6 +852,36 @@ def test_exempted_findings_come_back_alike_over_both_paths(in_process: Analyzer,
         messages = [e.message for e in local.exempted]
         assert "bucket site has no BucketPublicAccessBlock" in messages[1] + messages[2]
         assert local.ran() == local.enabled, "an exempted finding is a decision, not a skipped rule"
+
+
+def test_a_container_exempted_by_its_label_comes_back_exempted_and_alone(
+    in_process: Analyzer, over_grpc: Analyzer
+) -> None:
+    """The CloudWatch agent's exemption covers that container only: not the Airflow containers of its task."""
+    label = "ecs-readonly-root-filesystem: writes its config at start"
+    config = {"all": "disabled", "ecs-readonly-root-filesystem": "mandatory"}
+    exempted = [rootfs_task("ok", ("scheduler", True, None), ("agent", False, label))]
+    mixed = [rootfs_task("mixed", ("scheduler", False, None), ("agent", False, label))]
+    unexplained = [rootfs_task("bare", ("agent", False, "ecs-readonly-root-filesystem:  "))]
+    for preview in (False, True):
+        found = []
+        for resources in (exempted, mixed, unexplained):
+            run = run_of(as_first_preview(resources) if preview else resources, preview=preview)
+            local, remote = evaluate(run, in_process, config), evaluate(run, over_grpc, config)
+            assert (_diagnostics(local), local.exempted) == (_diagnostics(remote), remote.exempted)
+            assert local.skipped == []
+            found.append(local)
+        assert found[0].violations == []
+        assert [(e.urn.rsplit("::", 1)[-1], e.reason) for e in found[0].exempted] == [
+            ("ok", "writes its config at start")
+        ]
+        assert "container agent of ok has readonlyRootFilesystem False" in found[0].exempted[0].message
+        assert [v.message.split(":")[0] for v in found[1].violations] == [
+            "container scheduler of mixed has readonlyRootFilesystem False"
+        ]
+        assert [v.message.split(":")[0] for v in found[2].violations] == [
+            "container agent of bare has readonlyRootFilesystem False"
+        ], "an exemption without a reason exempts nothing"
 
 
 def test_the_exemption_tag_reads_the_same_in_airstack_and_in_the_pack() -> None:

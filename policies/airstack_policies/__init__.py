@@ -2,7 +2,18 @@
 
 from pulumi_policy import Policy
 
-from airstack_policies import baseline, buckets, caches, databases, identity, network, secrets, sqs, workloads
+from airstack_policies import (
+    baseline,
+    buckets,
+    caches,
+    databases,
+    identity,
+    network,
+    root_filesystems,
+    secrets,
+    sqs,
+    workloads,
+)
 from airstack_policies._rules import EXEMPT_TAG, EXEMPTED_PREFIX
 
 PACK_NAME = "airstack"
@@ -16,6 +27,7 @@ POLICIES: list[Policy] = [
     *identity.POLICIES,
     *workloads.POLICIES,
     *baseline.POLICIES,
+    *root_filesystems.POLICIES,
 ]
 
 __all__ = ["EXEMPTED_PREFIX", "EXEMPT_TAG", "PACK_NAME", "POLICIES"]
