@@ -105,6 +105,7 @@ def test_broken_program_gets_exactly_the_expected_violations(capsys: pytest.Capt
         ("rds-encrypted", "metastore"),
         ("rds-monitoring-and-logs", "metastore"),
         ("airflow-workers-least-secrets", "worker"),
+        ("ecs-readonly-root-filesystem", "worker"),
     }
     assert (
         "visibilityTimeoutSeconds 30, but its longest task is 28800 s"

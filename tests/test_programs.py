@@ -26,7 +26,7 @@ PROGRAMS = Path(__file__).parent / "programs"
 M = "mandatory"
 FIRST_PREVIEW_UNKNOWN_CONTAINERS = frozenset(
     {"airflow-task-timeout-bounded", "ecs-no-plaintext-secrets", "remote-logging-enabled",
-     "sqs-visibility-covers-longest-task", "airflow-workers-least-secrets"}
+     "sqs-visibility-covers-longest-task", "airflow-workers-least-secrets", "ecs-readonly-root-filesystem"}
 )  # fmt: skip
 """Rules that read container definitions, which these programs compute from resources that do not exist yet."""
 
@@ -69,7 +69,7 @@ EXPECTED: dict[str, Expected] = {
     "wordpress": Expected(
         [("alb-https-only", "http", M), ("ecs-no-plaintext-secrets", "wordpress", M),
          ("ecs-private-networking", "wordpress", M), ("rds-encrypted", "wordpress", M), ("sg-no-open-ingress", "web", M),
-         ("sg-no-open-ingress", "web", M), *WORDPRESS_BASELINE],
+         ("sg-no-open-ingress", "web", M), ("ecs-readonly-root-filesystem", "wordpress", M), *WORDPRESS_BASELINE],
         preview=[("alb-https-only", "http", M), ("ecs-private-networking", "wordpress", M),
                  ("rds-encrypted", "wordpress", M), ("sg-no-open-ingress", "web", M), ("sg-no-open-ingress", "web", M),
                  *WORDPRESS_BASELINE],
@@ -78,7 +78,8 @@ EXPECTED: dict[str, Expected] = {
     ),
     "celery_redis": Expected(
         [("airflow-task-timeout-bounded", "worker", M), ("elasticache-encrypted-and-authenticated", "broker", M),
-         ("lb-internet-listeners-web-only", "redis", M), ("sqs-visibility-covers-longest-task", "worker", M)],
+         ("lb-internet-listeners-web-only", "redis", M), ("sqs-visibility-covers-longest-task", "worker", M),
+         ("ecs-readonly-root-filesystem", "worker", M)],
         preview=[("elasticache-encrypted-and-authenticated", "broker", M), ("lb-internet-listeners-web-only", "redis", M)],
         skipped_on_preview=FIRST_PREVIEW_UNKNOWN_CONTAINERS,
     ),
@@ -292,9 +293,12 @@ def test_only_and_skip_select_policies(capsys: pytest.CaptureFixture[str]) -> No
     _, out, _ = run_cli(capsys, *program("wordpress", "--json", "--lookups", lookups, "--skip", "sg-no-open-ingress",
                                          "--skip", "alb-https-only"))  # fmt: skip
     policies = {v["policy"] for v in json.loads(out)["violations"]}
-    assert policies == {"ecs-no-plaintext-secrets", "ecs-private-networking", "rds-encrypted"} | {
-        policy for policy, _, _ in WORDPRESS_BASELINE
-    }
+    assert policies == {
+        "ecs-no-plaintext-secrets",
+        "ecs-private-networking",
+        "rds-encrypted",
+        "ecs-readonly-root-filesystem",
+    } | {policy for policy, _, _ in WORDPRESS_BASELINE}
 
 
 def test_an_unknown_policy_in_only_is_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:

@@ -91,14 +91,16 @@ def teams(containers: Sequence[Container]) -> list[Team]:
         queues = worker_queues(container)
         if queues is None:
             continue
-        if not container.mounts:
+        # A worker's DAG directories are mounted read-only; its writable mounts are scratch (/tmp, its logs).
+        dags = [m for m in container.mounts if m.read_only]
+        if not dags:
             raise PlanError(f"worker {container.key} mounts no DAG directory")
         found.append(
             Team(
                 worker=container.key,
                 queues=queues,
-                directories=tuple(m.container_path for m in container.mounts),
-                volumes=tuple(m.volume for m in container.mounts),
+                directories=tuple(m.container_path for m in dags),
+                volumes=tuple(m.volume for m in dags),
             )
         )
     if not found:
