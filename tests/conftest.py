@@ -71,3 +71,17 @@ def containers(task_definition: Resource) -> list[dict[str, Any]]:
 
 def env_of(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container["environment"]}
+
+
+def sample_endpoints(config: Any) -> Any:
+    """What the program hands the renderers, with short stand-ins (for tests of the pure rendering functions)."""
+    from components.airflow_settings import Endpoints
+
+    return Endpoints(
+        "logs",
+        {t.queue_name: f"https://sqs/{t.queue_name}" for t in config.teams},
+        "http://x/",
+        "p",
+        "data",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    )

@@ -20,19 +20,12 @@ import pytest
 
 from airstack.stackfile import read_stack_file
 from components import airflow_metrics
-from components.airflow_settings import Endpoints, render
+from components.airflow_settings import render
 from components.task_definitions import container_definition, task_containers
-from tests.conftest import containers, env_of, of_type, planned
+from tests.conftest import containers, env_of, of_type, planned, sample_endpoints
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints(
-    "logs",
-    {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams},
-    "http://x/",
-    "p",
-    "data",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-)
+ENDPOINTS = sample_endpoints(CONFIG)
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 AIRFLOW_PYTHON = os.environ.get("AIRSTACK_AIRFLOW_PYTHON")
 PROBE = Path(__file__).parent / "airflow" / "metrics_probe.py"

@@ -11,7 +11,8 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from airstack.stackfile import read_stack_file
-from components.airflow_settings import QUEUE_BY_DIRECTORY_ENV, QUEUES_ENV, Endpoints, command, render
+from components.airflow_settings import QUEUE_BY_DIRECTORY_ENV, QUEUES_ENV, command, render
+from tests.conftest import sample_endpoints
 
 IMAGE = Path(__file__).resolve().parent.parent / "image"
 
@@ -26,14 +27,7 @@ def load(name: str) -> ModuleType:
 
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints(
-    "logs",
-    {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams},
-    "http://x/",
-    "p",
-    "data",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-)
+ENDPOINTS = sample_endpoints(CONFIG)
 ML = next(t for t in CONFIG.teams if t.name == "ml")
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airstack.stackfile import read_stack_file
-from components.airflow_settings import SECRET_NAMES, Endpoints
+from components.airflow_settings import SECRET_NAMES
 from components.task_definitions import (
     EXEMPT_LABEL,
     STOP_TIMEOUT_SECONDS,
@@ -15,17 +15,10 @@ from components.task_definitions import (
     scratch_volumes,
     task_containers,
 )
-from tests.conftest import STACKS, of_type, planned
+from tests.conftest import STACKS, of_type, planned, sample_endpoints
 
 CONFIG = read_stack_file("prod").load()
-ENDPOINTS = Endpoints(
-    "logs",
-    {t.queue_name: f"https://sqs/{t.queue_name}" for t in CONFIG.teams},
-    "http://x/",
-    "p",
-    "data",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-)
+ENDPOINTS = sample_endpoints(CONFIG)
 ARNS = {name: f"arn:secret:{name}" for name in SECRET_NAMES}
 
 
