@@ -29,7 +29,7 @@ print(json.dumps(sorted({(t.split(":")[1].split("/")[0], t.split(":")[2]) for t 
 FLOOR = """
 import pulumi, pulumi_aws, pulumi_awsx, pulumi_random, pulumi_policy
 for module, name in {classes!r}:
-    getattr(getattr(pulumi_aws, module), name)
+    getattr(getattr(pulumi_aws, module + "_" if module == "lambda" else module), name)  # a keyword
 pulumi_awsx.ec2.Vpc, pulumi_random.RandomPassword, pulumi_random.RandomBytes
 """
 PLAN = """
