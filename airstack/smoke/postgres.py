@@ -27,29 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from airstack.smoke.certificates import make_certificate
 from airstack.smoke.processes import Process, Supervisor
 
 MAINTENANCE_DATABASE = "postgres"
 SUPERUSER = "airstack_smoke"
 """The server's bootstrap superuser: the smoke's own, never handed to a container."""
 DEFAULT_MASTER = "postgres"
-_CERTIFICATE = """
-import datetime, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-key = ec.generate_private_key(ec.SECP256R1())
-name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-now = datetime.datetime.now(datetime.timezone.utc)
-cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
-open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-open(sys.argv[2], "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
-"""
 
 
 class PostgresError(Exception):
@@ -209,12 +193,9 @@ def start(
     )  # fmt: skip
     (directory / "pwfile").unlink()
     cert, key = data / "server.crt", data / "server.key"
-    done = subprocess.run(
-        [str(airflow_python), "-c", _CERTIFICATE, str(cert), str(key)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise PostgresError(f"could not make the server's certificate: {done.stderr[-1000:]}")
-    key.chmod(0o600)
+    failure = make_certificate(airflow_python, cert, key, "localhost")
+    if failure is not None:
+        raise PostgresError(f"could not make the server's certificate: {failure}")
     if user:
         for path in (cert, key):
             shutil.chown(path, user)

@@ -22,30 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from airstack.smoke.certificates import make_certificate
 from airstack.smoke.processes import Process, Supervisor
 
 HOST = "127.0.0.1"
 PACKAGE = "redis-server"
-_CERTIFICATE = """
-import datetime, ipaddress, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-key = ec.generate_private_key(ec.SECP256R1())
-name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "airstack smoke broker")])
-now = datetime.datetime.now(datetime.timezone.utc)
-names = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
-cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2)).add_extension(names, critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-open(sys.argv[2], "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
-"""
 
 
 class RedisError(Exception):
@@ -119,11 +100,9 @@ def start(
     directory = run_dir / "redis"
     directory.mkdir(parents=True)
     cert, key = directory / "server.crt", directory / "server.key"
-    done = subprocess.run([str(python), "-c", _CERTIFICATE, str(cert), str(key)], capture_output=True, text=True,
-                          check=False)  # fmt: skip
-    if done.returncode != 0:
-        raise RedisError(f"could not make the server's certificate: {done.stderr[-1000:]}")
-    key.chmod(0o600)
+    failure = make_certificate(python, cert, key, "airstack smoke broker")
+    if failure is not None:
+        raise RedisError(f"could not make the server's certificate: {failure}")
     config = directory / "redis.conf"
     # In a file, not on the command line: the password stays out of the process list.
     config.write_text(
