@@ -7,7 +7,6 @@ airstack_celery_config, so the hook is connected exactly as in the image.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -19,25 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.fake_ecs_agent import FakeAgent, Mode
+from tests.test_image import load
 
 HERE = Path(__file__).parent
 IMAGE = HERE.parent / "image"
 AIRFLOW_PYTHON = os.environ.get("AIRSTACK_AIRFLOW_PYTHON")
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, IMAGE / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 tp = load("airstack_task_protection")

@@ -36,6 +36,13 @@ class LineItem:
         return entry
 
 
+def total(items: list[LineItem], *, at_max: bool = False) -> float:
+    """The items' monthly sum in USD; ``at_max`` with each item at its maximum scale where it has one."""
+    return round(
+        sum(i.max_monthly_usd if at_max and i.max_monthly_usd is not None else i.monthly_usd for i in items), 2
+    )
+
+
 @dataclass(frozen=True)
 class MwaaComparison:
     environment_class: str
@@ -47,11 +54,11 @@ class MwaaComparison:
 
     @property
     def monthly_usd(self) -> float:
-        return round(sum(i.monthly_usd for i in self.items), 2)
+        return total(self.items)
 
     @property
     def monthly_usd_at_max(self) -> float:
-        return round(sum(i.max_monthly_usd if i.max_monthly_usd is not None else i.monthly_usd for i in self.items), 2)
+        return total(self.items, at_max=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,11 +89,11 @@ class CostEstimate:
 
     @property
     def monthly_usd(self) -> float:
-        return round(sum(i.monthly_usd for i in self.items), 2)
+        return total(self.items)
 
     @property
     def monthly_usd_at_max(self) -> float:
-        return round(sum(i.max_monthly_usd if i.max_monthly_usd is not None else i.monthly_usd for i in self.items), 2)
+        return total(self.items, at_max=True)
 
     @property
     def as_of(self) -> str:

@@ -20,14 +20,14 @@ from airstack.primaries import with_primary
 from airstack.program_config import assemble
 from airstack.project import read_project
 from airstack.smoke.plan import PlanError, SmokePlan, smoke_plan
-from airstack.stackfile import StackFile, read_stack_file
+from airstack.stackfile import read_stack_file
 from components.config import StackConfig
 from components.recovery import is_standby, stack_reference_name
 
 DR_KEY = "dr"
 
 
-def pilot_light_message(stack: str, stack_file: StackFile, config: StackConfig) -> str:
+def pilot_light_message(stack: str, config: StackConfig) -> str:
     """One line: why a pilot light cannot be smoked, and the command that smokes it activated."""
     return (
         f"stack {config.stack} is a pilot-light standby of {config.dr.primary_stack} (dr.active is false): no "
@@ -57,7 +57,7 @@ def plan_for_smoke(
     stack_file = assemble(read_stack_file(stack, program_dir), program_dir, project, overrides, path=path)
     config = stack_file.load()
     if is_standby(config) and not config.dr.active:
-        raise PlanError(pilot_light_message(stack, stack_file, config))
+        raise PlanError(pilot_light_message(stack, config))
     if not is_standby(config):
         return smoke_plan(run_program(stack_file, program_dir))
     primary, lookups = _primary(config, program_dir, project)
