@@ -13,7 +13,6 @@ empty result.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 from typing import Any
@@ -86,13 +85,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             return None, {}
         outputs = dict(inputs)
         own = inputs.get("region")
-        if args.typ.startswith("aws:") and isinstance(own, str) and own and own != self.region:
-            # pulumi-aws v7's per-resource region: the resource, its ARN and endpoints live there.
-            elsewhere = copy.copy(self)
-            elsewhere.region = own
-            return elsewhere._fill(args.typ, args.name, outputs), outputs
-        resource_id = self._fill(args.typ, args.name, outputs)
-        return resource_id, outputs
+        # pulumi-aws v7's per-resource region: the resource, its ARN and endpoints live there.
+        region = own if args.typ.startswith("aws:") and isinstance(own, str) and own else self.region
+        return self._fill(args.typ, args.name, outputs, region), outputs
 
     def answer(self, args: pulumi.runtime.MockResourceArgs, *, preview: bool) -> tuple[str | None, dict[str, Any]]:
         """The provider's answer to a registration: after ``up``, or on the first preview of a new stack."""
@@ -112,10 +107,6 @@ class AwsMocks(pulumi.runtime.Mocks):
                 known[key] = value
         return None, known
 
-    def _arn(self, service: str, resource: str, region: bool = True) -> str:
-        partition = partition_of(self.region).name
-        return f"arn:{partition}:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
-
     def _vpc(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         azs = _int(inputs.get("numberOfAvailabilityZones"), 3)
         kinds = {str(spec.get("type", "")).lower() for spec in inputs.get("subnetSpecs") or []} or {"public", "private"}
@@ -128,80 +119,80 @@ class AwsMocks(pulumi.runtime.Mocks):
             )
         return outputs
 
-    def _fill(self, typ: str, name: str, out: dict[str, Any]) -> str:  # noqa: PLR0911, PLR0912
-        """Add the outputs the provider would compute; return the resource id."""
+    def _fill(self, typ: str, name: str, out: dict[str, Any], region: str) -> str:  # noqa: PLR0911, PLR0912
+        """Add the outputs the provider would compute for a resource in ``region``; return the resource id."""
         auto = f"{name}-{_hex(typ, name, length=7)}"
         service = typ.split(":")[1].split("/", maxsplit=1)[0]
         if typ == "aws:sqs/queue:Queue":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("sqs", out["name"])
-            out["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{out['name']}"
+            out["arn"] = _arn(region, "sqs", out["name"])
+            out["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{out['name']}"
             return out["url"]
         fill = FILLERS.get(typ)
         if fill is not None:
-            return fill(self.region, name, auto, out)
+            return fill(region, name, auto, out)
         if typ == "aws:rds/instance:Instance":
             out.setdefault("identifier", auto)
-            out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{self.region}.rds.amazonaws.com"
+            out["address"] = f"{out['identifier']}.c{_hex(name, length=11)}.{region}.rds.amazonaws.com"
             out["port"] = port = _int(out.get("port"), engine_port(out.get("engine")))
             out["endpoint"] = f"{out['address']}:{port}"
             if out.get("manageMasterUserPassword"):
                 secret = f"rds!db-{_hex('rds', name, length=8)}-{_hex('rds2', name, length=4)}"
-                arn = self._arn("secretsmanager", f"secret:{secret}-{_hex(name, length=6)}")
+                arn = _arn(region, "secretsmanager", f"secret:{secret}-{_hex(name, length=6)}")
                 out["masterUserSecrets"] = [{"secretArn": arn, "secretStatus": "active", "kmsKeyId": ""}]
-            out["arn"] = self._arn("rds", f"db:{out['identifier']}")
+            out["arn"] = _arn(region, "rds", f"db:{out['identifier']}")
             return f"db-{_hex(name, length=26).upper()}"
         if typ == "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
             # Its id is the replicated backups' ARN in the destination region (what a restore names).
-            return self._arn("rds", f"auto-backup:ab-{_hex('backups', name, length=26)}")
+            return _arn(region, "rds", f"auto-backup:ab-{_hex('backups', name, length=26)}")
         if typ == "aws:efs/fileSystem:FileSystem":
             fs = f"fs-{_hex(name)}"
-            out["arn"] = self._arn("elasticfilesystem", f"file-system/{fs}")
+            out["arn"] = _arn(region, "elasticfilesystem", f"file-system/{fs}")
             return fs
         if typ == "aws:efs/accessPoint:AccessPoint":
             ap = f"fsap-{_hex(name)}"
-            out["arn"] = self._arn("elasticfilesystem", f"access-point/{ap}")
+            out["arn"] = _arn(region, "elasticfilesystem", f"access-point/{ap}")
             return ap
         if typ == "aws:ec2/securityGroup:SecurityGroup":
             sg = f"sg-{_hex(name)}"
-            out["arn"] = self._arn("ec2", f"security-group/{sg}")
+            out["arn"] = _arn(region, "ec2", f"security-group/{sg}")
             out.setdefault("name", auto)
             return sg
         if typ == "aws:lb/loadBalancer:LoadBalancer":
             lb_name = out.setdefault("name", auto[:32])
-            out["arn"] = self._arn("elasticloadbalancing", f"loadbalancer/app/{lb_name}/{_hex(name, length=16)}")
+            out["arn"] = _arn(region, "elasticloadbalancing", f"loadbalancer/app/{lb_name}/{_hex(name, length=16)}")
             prefix = "internal-" if out.get("internal") else ""
-            out["dnsName"] = f"{prefix}{lb_name}-{int(_hex(name, length=8), 16)}.{self.region}.elb.amazonaws.com"
+            out["dnsName"] = f"{prefix}{lb_name}-{int(_hex(name, length=8), 16)}.{region}.elb.amazonaws.com"
             out["zoneId"] = "Z32O12XQLNTSW2"
             return out["arn"]
         if typ in ("aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
             kind = "targetgroup" if "targetGroup" in typ else "listener/app"
             out.setdefault("name", auto[:32])
-            out["arn"] = self._arn("elasticloadbalancing", f"{kind}/{out['name']}/{_hex(name, length=16)}")
+            out["arn"] = _arn(region, "elasticloadbalancing", f"{kind}/{out['name']}/{_hex(name, length=16)}")
             return out["arn"]
         if typ == "aws:iam/role:Role":
             out.setdefault("name", auto)
-            out["arn"] = f"arn:{partition_of(self.region).name}:iam::{ACCOUNT_ID}:role/{out['name']}"
+            out["arn"] = f"arn:{partition_of(region).name}:iam::{ACCOUNT_ID}:role/{out['name']}"
             return out["name"]
         if typ == "aws:secretsmanager/secret:Secret":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("secretsmanager", f"secret:{out['name']}-{_hex(name, length=6)}")
+            out["arn"] = _arn(region, "secretsmanager", f"secret:{out['name']}-{_hex(name, length=6)}")
             return out["arn"]
         if typ == "aws:ecs/cluster:Cluster":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("ecs", f"cluster/{out['name']}")
+            out["arn"] = _arn(region, "ecs", f"cluster/{out['name']}")
             return out["arn"]
         if typ == "aws:ecs/taskDefinition:TaskDefinition":
             out["revision"] = 1
-            out["arn"] = self._arn("ecs", f"task-definition/{out.get('family', auto)}:1")
+            out["arn"] = _arn(region, "ecs", f"task-definition/{out.get('family', auto)}:1")
             return out.get("family", auto)
         if typ == "aws:ecs/service:Service":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("ecs", f"service/{out['name']}")
+            out["arn"] = _arn(region, "ecs", f"service/{out['name']}")
             return out["arn"]
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("logs", f"log-group:{out['name']}")
+            out["arn"] = _arn(region, "logs", f"log-group:{out['name']}")
             return out["name"]
         if typ == "random:index/randomPassword:RandomPassword":
             length = _int(out.get("length"), 16)
@@ -216,8 +207,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         if typ == "aws:acm/certificate:Certificate":
             domain = str(out.get("domainName", name))
             token = _hex("acm", name, length=32)
-            out["arn"] = self._arn("acm", f"certificate/{_hex(name, length=8)}-{_hex(name, 'a', length=4)}-4000-8000-"
-                                              f"{_hex(name, 'b', length=12)}")  # fmt: skip
+            certificate = f"{_hex(name, length=8)}-{_hex(name, 'a', length=4)}-4000-8000-{_hex(name, 'b', length=12)}"
+            out["arn"] = _arn(region, "acm", f"certificate/{certificate}")
             out["domainValidationOptions"] = [
                 {"domainName": domain, "resourceRecordName": f"_{token}.{domain}.", "resourceRecordType": "CNAME",
                  "resourceRecordValue": f"_{_hex('v', name, length=32)}.acm-validations.aws."}
@@ -229,9 +220,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             return f"{out.get('zoneId')}_{out['fqdn']}_{out.get('type')}"
         if typ == "aws:sns/topic:Topic":
             out.setdefault("name", auto)
-            out["arn"] = self._arn("sns", out["name"])
+            out["arn"] = _arn(region, "sns", out["name"])
             return out["arn"]
-        out.setdefault("arn", self._arn(service, f"{typ.rsplit(':', maxsplit=1)[-1].lower()}/{auto}"))
+        out.setdefault("arn", _arn(region, service, f"{typ.rsplit(':', maxsplit=1)[-1].lower()}/{auto}"))
         if "name" in out or typ.endswith(("Namespace", "Topic")):
             out.setdefault("name", auto)
         return f"{service}-{_hex(typ, name)}"
@@ -306,6 +297,10 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 _DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "north": "n",
                "south": "s", "east": "e", "west": "w", "central": "c", "gov": "g", "iso": "i"}  # fmt: skip
+
+
+def _arn(region: str, service: str, resource: str) -> str:
+    return f"arn:{partition_of(region).name}:{service}:{region}:{ACCOUNT_ID}:{resource}"
 
 
 def zone_id_prefix(region: str) -> str:
